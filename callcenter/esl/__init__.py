@@ -1,0 +1,1 @@
+"""Our own asyncio Event Socket (ESL) implementation: parser, client, outbound server."""
