@@ -1,0 +1,1 @@
+"""Celery workers (CDRs, recordings, QA, webhooks, reports): arrive with the CDR issue."""

@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 __all__ = ["url_decode", "url_decode_bytes", "url_encode"]
 
-_UNSAFE = b"\r\n #%&+:;<=>?@[\\]^`{|}\""
+_UNSAFE = b'\r\n #%&+:;<=>?@[\\]^`{|}"'
 _ENCODE_TABLE: list[str] = [
     f"%{b:02X}" if (b < 0x20 or b > 0x7E or b in _UNSAFE) else chr(b) for b in range(256)
 ]

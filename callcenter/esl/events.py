@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
-
 from urllib.parse import unquote_to_bytes
 
 from callcenter.esl.codec import url_decode, url_decode_bytes
@@ -223,10 +222,21 @@ def _parse_event_json(payload: bytes) -> Event:
     if body is not None:
         data.pop("Content-Length", None)
     headers = {
-        str(k): v if isinstance(v, str) else ("|".join(map(str, v)) if isinstance(v, list) else str(v))
+        str(k): v
+        if isinstance(v, str)
+        else ("|".join(map(str, v)) if isinstance(v, list) else str(v))
         for k, v in data.items()
     }
     return Event(headers, None if body is None else str(body), format="json")
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        # Array headers: the same "a|b" joining FreeSWITCH's plain ARRAY:: form decodes to.
+        return "|".join(map(str, value))
+    return str(value)
 
 
 def _parse_event_xml(payload: bytes) -> Event:

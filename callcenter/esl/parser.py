@@ -109,10 +109,7 @@ class FrameParser:
                     headers = cached.copy()
                 start = end + 2
                 length_text = headers.get("Content-Length")
-                if length_text is None:
-                    length = 0
-                else:
-                    length = self._content_length(length_text)
+                length = 0 if length_text is None else self._content_length(length_text)
                 if start + length > size:
                     self._need = start + length - pos
                     break
@@ -122,9 +119,7 @@ class FrameParser:
                         f"ESL frame without Content-Type (headers: {', '.join(list(headers)[:5])})"
                     )
                 # The outbound connect reply is a serialized event: its values are url-encoded.
-                frames.append(
-                    Frame(headers, buf[start : start + length], "Event-Name" in headers)
-                )
+                frames.append(Frame(headers, buf[start : start + length], "Event-Name" in headers))
                 pos = start + length
         except EslProtocolError as exc:
             self._broken = exc
@@ -232,18 +227,17 @@ class CommandParser:
             line = lines[0].decode("utf-8", "replace").strip()
             headers: dict[str, str] = {}
             for raw in lines[1:]:
-                name, sep, value = raw.partition(b":")
+                name, sep, raw_value = raw.partition(b":")
                 if not sep:
                     continue
-                headers[name.decode("utf-8", "replace").strip()] = value.decode(
-                    "utf-8", "replace"
-                ).lstrip(" ")
+                key = name.decode("utf-8", "replace").strip()
+                headers[key] = raw_value.decode("utf-8", "replace").lstrip(" ")
             length = 0
-            for key, value in headers.items():
+            for key, text in headers.items():
                 if key.lower() == "content-length":
-                    if not value.strip().isdigit() or int(value) > self.max_body:
-                        raise EslProtocolError(f"invalid Content-Length {value[:40]!r}")
-                    length = int(value)
+                    if not text.strip().isdigit() or int(text) > self.max_body:
+                        raise EslProtocolError(f"invalid Content-Length {text[:40]!r}")
+                    length = int(text)
             start = end + sep_len
             if len(buf) < start + length:
                 return out

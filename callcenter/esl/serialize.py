@@ -105,14 +105,12 @@ def api_response(body: str) -> bytes:
     return f"Content-Type: api/response\nContent-Length: {len(raw)}\n\n".encode("ascii") + raw
 
 
-def disconnect_notice(
-    session_uuid: str | None = None, body: str = DISCONNECT_BODY
-) -> bytes:
+def disconnect_notice(session_uuid: str | None = None, body: str = DISCONNECT_BODY) -> bytes:
     raw = body.encode("utf-8")
     head = "Content-Type: text/disconnect-notice\n"
     if session_uuid:
         head += f"Controlled-Session-UUID: {session_uuid}\nContent-Disposition: disconnect\n"
-    return f"{head}Content-Length: {len(raw)}\n\n".encode("utf-8") + raw
+    return f"{head}Content-Length: {len(raw)}\n\n".encode() + raw
 
 
 def linger_notice(session_uuid: str, channel_name: str, linger_time: int | None) -> bytes:
@@ -124,7 +122,7 @@ def linger_notice(session_uuid: str, channel_name: str, linger_time: int | None)
         f"Channel-Name: {channel_name}\n"
         f"Linger-Time: {seconds}\n"
         "Content-Length: 0\n\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def rude_rejection() -> bytes:
@@ -145,4 +143,4 @@ def log_data(
         f"Log-Func: {func}\n"
         f"Log-Line: {line}\n"
         f"User-Data: {user_data}\n\n"
-    ).encode("utf-8") + raw
+    ).encode() + raw

@@ -1,0 +1,129 @@
+"""The center's settings: one typed object, read from a TOML file and the environment.
+
+Precedence: defaults < file (``--config`` or ``CALLCENTER_CONFIG``) < environment variables
+``CALLCENTER_<SECTION>__<FIELD>`` (e.g. ``CALLCENTER_ESL__PORT=8022``). This module is the only
+place that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "EslSettings",
+    "LoggingSettings",
+    "Settings",
+    "SettingsError",
+    "SimSettings",
+    "load_settings",
+]
+
+ENV_PREFIX = "CALLCENTER_"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message names the file and the field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class EslSettings(_Section):
+    """How the controller and the CLI reach a switch's event socket."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8021, ge=1, le=65535)
+    password: str = "ClueCon"
+    connect_timeout: float = Field(5.0, gt=0)
+    command_timeout: float = Field(30.0, gt=0)
+    reconnect_initial: float = Field(0.5, gt=0)
+    reconnect_max: float = Field(30.0, gt=0)
+
+
+class SimSettings(_Section):
+    """The simulated switch (``callcenter sim``)."""
+
+    host: str = "127.0.0.1"
+    esl_port: int = Field(8021, ge=0, le=65535)
+    password: str = "ClueCon"
+    recordings_dir: Path = Path("var/recordings")
+    dialplan_dir: Path | None = None
+    time_scale: float = Field(1.0, gt=0, description="below 1 makes simulated delays shorter")
+
+
+class LoggingSettings(_Section):
+    level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    json_format: bool = False
+
+
+class Settings(_Section):
+    esl: EslSettings = EslSettings()
+    sim: SimSettings = SimSettings()
+    logging: LoggingSettings = LoggingSettings()
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = "sqlite:///var/callcenter.db"
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        path = key[len(ENV_PREFIX) :].lower().split("__")
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SettingsError(f"environment variable {key} conflicts with another one")
+            node = child
+        node[path[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise ``SettingsError`` with an actionable message."""
+    environ = os.environ if env is None else env
+    source = "defaults"
+    data: dict[str, Any] = {}
+    if path is None and environ.get(ENV_PREFIX + "CONFIG"):
+        path = environ[ENV_PREFIX + "CONFIG"]
+    if path is not None:
+        file = Path(path)
+        source = str(file)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise SettingsError(f"{file}: configuration file not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{file}: not valid TOML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{file}: cannot read: {exc}") from exc
+    overrides = _env_overrides(environ)
+    if overrides:
+        source += " + environment"
+    try:
+        return Settings.model_validate(_merge(data, overrides))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            env_name = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"  {field} (or {env_name}): {err['msg']}")
+        raise SettingsError(f"{source}: invalid settings:\n" + "\n".join(problems)) from exc

@@ -1,0 +1,58 @@
+"""Typed settings: defaults, file, environment, and clear errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcenter.settings import SettingsError, load_settings
+
+
+def test_defaults_without_file_or_environment() -> None:
+    settings = load_settings(env={})
+    assert (settings.esl.host, settings.esl.port, settings.esl.password) == (
+        "127.0.0.1",
+        8021,
+        "ClueCon",
+    )
+    assert settings.sim.esl_port == 8021
+
+
+def test_file_then_environment_override(tmp_path: Path) -> None:
+    config = tmp_path / "center.toml"
+    config.write_text('[esl]\nport = 9000\npassword = "s3cret"\n[sim]\ntime_scale = 0.5\n')
+    settings = load_settings(config, env={"CALLCENTER_ESL__PORT": "9100"})
+    assert settings.esl.port == 9100
+    assert settings.esl.password == "s3cret"
+    assert settings.sim.time_scale == 0.5
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[logging]\nlevel = "DEBUG"\n')
+    assert load_settings(env={"CALLCENTER_CONFIG": str(config)}).logging.level == "DEBUG"
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"nope\.toml: configuration file not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_broken_toml_names_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[esl\nport = 1\n")
+    with pytest.raises(SettingsError, match=r"bad\.toml: not valid TOML"):
+        load_settings(config, env={})
+
+
+def test_bad_values_name_field_and_variable(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[esl]\nport = 70000\nbogus = 1\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(config, env={"CALLCENTER_SIM__TIME_SCALE": "-1"})
+    text = str(info.value)
+    assert "esl.port (or CALLCENTER_ESL__PORT)" in text
+    assert "esl.bogus" in text
+    assert "sim.time_scale (or CALLCENTER_SIM__TIME_SCALE)" in text
+    assert "c.toml" in text
