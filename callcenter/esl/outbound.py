@@ -222,6 +222,10 @@ class OutboundServer:
             log.info("esl_outbound_session uuid=%s", session.uuid)
             self.sessions_handled += 1
             await self.handler(session)
+        except asyncio.CancelledError:
+            # Server shutdown: end this connection's task normally (a cancelled client task
+            # makes asyncio's stream callback log a spurious error).
+            pass
         except EslConnectionError as exc:
             log.info("esl_outbound_gone uuid=%s reason=%s", session.uuid, exc)
         except EslError as exc:

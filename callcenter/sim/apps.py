@@ -1,0 +1,248 @@
+"""Dialplan applications of the simulated switch (the subset the project's dialplans use).
+
+Each returns the value of ``current_application_response`` (or None to leave it as it is).
+Applications that take time wait through ``SwitchCore.wait`` so the channel keeps handling its
+messages (sendmsg, hangup) meanwhile, as FreeSWITCH applications do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from callcenter.sim.causes import normalize_cause
+from callcenter.sim.channel import Channel
+from callcenter.sim.switch import AppFunc, Interrupt, SwitchCore
+
+__all__ = ["APPS", "playback_seconds"]
+
+_TONE = re.compile(r"%\(([\d.]+),([\d.]+)")
+
+
+def playback_seconds(core: SwitchCore, path: str) -> float:
+    """How long a playback lasts: tone_stream on/off times, silence_stream ms, else the default."""
+    if path.startswith("tone_stream://"):
+        total = 0.0
+        for on, off in _TONE.findall(path):
+            total += (float(on) + float(off)) / 1000
+        loops = re.search(r"loops=(-?\d+)", path)
+        if loops and int(loops.group(1)) < 0:
+            return 3600.0
+        return total or core.default_playback_seconds
+    if path.startswith("silence_stream://"):
+        ms = path[len("silence_stream://") :].split(",")[0]
+        return float(ms) / 1000 if ms.lstrip("-").isdigit() and int(ms) > 0 else 3600.0
+    return core.default_playback_seconds
+
+
+async def _answer(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    await core.answer(ch)
+    return None
+
+
+async def _pre_answer(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    await core.pre_answer(ch)
+    return None
+
+
+async def _ring_ready(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    core.set_call_state(ch, "RINGING")
+    return None
+
+
+async def _park(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    core.fire_channel("CHANNEL_PARK", ch)
+    try:
+        await core.wait(ch, None)
+    finally:
+        core.fire_channel("CHANNEL_UNPARK", ch)
+    return None
+
+
+async def play_file(core: SwitchCore, ch: Channel, path: str) -> str:
+    """PLAYBACK_START, the file's duration, PLAYBACK_STOP (``break`` when interrupted)."""
+    kind = path.split("://", 1)[0] if "://" in path else path.rsplit(".", 1)[-1]
+    extra = [("Playback-File-Type", kind), ("Playback-File-Path", path)]
+    core.fire_channel("PLAYBACK_START", ch, after=extra)
+    status = "done"
+    try:
+        await core.wait(ch, playback_seconds(core, path))
+    except Interrupt:
+        status = "break"
+        raise
+    finally:
+        core.fire_channel("PLAYBACK_STOP", ch, after=[*extra, ("Playback-Status", status)])
+        ch.variables["playback_last_offset_pos"] = "0"
+    return "FILE PLAYED"
+
+
+async def _playback(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    if not data:
+        return "FILE NOT FOUND"
+    try:
+        return await play_file(core, ch, data)
+    except Interrupt as exc:
+        if exc.reason == "hangup":
+            return "FILE PLAYED"
+        raise
+
+
+async def _sleep(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    ms = int(data) if data.strip().isdigit() else 0
+    await core.wait(ch, ms / 1000)
+    return None
+
+
+async def _set(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    name, _, value = data.partition("=")
+    ch.set_var(name.strip(), value)
+    return None
+
+
+async def _export(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    name, _, value = data.partition("=")
+    name = name.strip().removeprefix("nolocal:")
+    ch.set_var(name, value)
+    exported = ch.extra.setdefault("exported", {})
+    exported[name] = value
+    return None
+
+
+async def _unset(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    ch.set_var(data.strip(), None)
+    return None
+
+
+async def _hangup(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    core.hangup(ch, normalize_cause(data or "NORMAL_CLEARING"))
+    return None
+
+
+async def _transfer(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    parts = data.split()
+    if not parts:
+        return None
+    context = parts[2] if len(parts) > 2 else ch.context
+    core.transfer(ch, parts[0], context)
+    return None
+
+
+async def _log(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    return None
+
+
+async def _echo(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    await core.wait(ch, None)
+    return None
+
+
+async def _record_session(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    path = data.split()[0] if data.strip() else f"{ch.uuid}.wav"
+    core.start_recording(ch, path)
+    return None
+
+
+async def _stop_record_session(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    core.stop_recording(ch, data.strip() or "all")
+    return None
+
+
+async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    """Dial the target(s) in order (``|`` failover, ``,`` ring together) and join the winner."""
+    from callcenter.sim.originate import originate_leg
+
+    last_cause = "NO_ROUTE_DESTINATION"
+    for group in data.split("|"):
+        targets = [t for t in group.split(",") if t.strip()]
+        results = await asyncio.gather(
+            *(originate_leg(core, t.strip(), ch) for t in targets), return_exceptions=False
+        )
+        winners = [r for r in results if r.ok]
+        for loser in winners[1:]:
+            other = core.channels.get(loser.uuid)
+            if other is not None:
+                core.hangup(other, "LOSE_RACE")
+        if not winners:
+            last_cause = next((r.cause for r in results if r.cause), last_cause)
+            continue
+        if not ch.is_up:
+            other = core.channels.get(winners[0].uuid)
+            if other is not None:
+                core.hangup(other, "ORIGINATOR_CANCEL")
+            return None
+        b = core.channels.get(winners[0].uuid)
+        if b is None:
+            continue
+        await core.answer(ch)
+        core.bridge(ch, b, by_api=False)
+        # The B leg gets its own thread, and goes down when the bridge ends.
+        b.extra["hangup_when_unbridged"] = True
+        core.take(b, ("bridged",))
+        ch.variables["bridge_hangup_cause"] = ""
+        await core.stay_bridged(ch)
+        ch.variables["last_bridge_hangup_cause"] = b.hangup_cause or "NORMAL_CLEARING"
+        return None
+    ch.variables["originate_disposition"] = last_cause
+    ch.variables["DIALSTATUS"] = last_cause
+    return None
+
+
+async def _socket(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    from callcenter.sim.outbound_mode import run_socket_app
+
+    await run_socket_app(core, ch, data)
+    return None
+
+
+async def _info(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    return None
+
+
+async def _wait_for_answer(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    while not ch.answered:
+        await core.wait(ch, 0.05)
+    return None
+
+
+async def _sched_hangup(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    seconds = data.split()[0].lstrip("+") if data.strip() else "0"
+    cause = data.split()[1] if len(data.split()) > 1 else "ALLOTTED_TIMEOUT"
+
+    async def later() -> None:
+        await core.sleep(float(seconds))
+        core.hangup(ch, cause)
+
+    core.spawn(later())
+    return None
+
+
+async def _send_dtmf(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    from callcenter.sim.originate import emit_dtmf
+
+    await emit_dtmf(core, ch, data.split("@")[0], "APP")
+    return None
+
+
+APPS: dict[str, AppFunc] = {
+    "answer": _answer,
+    "pre_answer": _pre_answer,
+    "ring_ready": _ring_ready,
+    "park": _park,
+    "playback": _playback,
+    "sleep": _sleep,
+    "set": _set,
+    "export": _export,
+    "unset": _unset,
+    "hangup": _hangup,
+    "transfer": _transfer,
+    "log": _log,
+    "echo": _echo,
+    "record_session": _record_session,
+    "stop_record_session": _stop_record_session,
+    "bridge": _bridge,
+    "socket": _socket,
+    "info": _info,
+    "wait_for_answer": _wait_for_answer,
+    "sched_hangup": _sched_hangup,
+    "send_dtmf": _send_dtmf,
+}

@@ -1,0 +1,253 @@
+"""Scripted endpoints: agent phones and far ends that answer, reject or ring; PSTN callers.
+
+    phone = switch.phones.register("1000", "default", answer_after=0.5)   # user/1000@default
+    phone.update(reject="USER_BUSY")                                      # next offer is refused
+    call = await switch.callers.dial("74951112233", caller_number="4951234567")
+    await call.press("1"); await call.hangup()
+
+Times are simulated seconds (multiplied by the switch's ``time_scale``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from callcenter.sim.channel import Channel
+from callcenter.sim.originate import emit_dtmf
+
+if TYPE_CHECKING:
+    from callcenter.sim.switch import SwitchCore
+
+__all__ = ["Answering", "Caller", "Callers", "FarEnds", "Phone", "Phones"]
+
+
+@dataclass
+class Answering:
+    """How a dialed endpoint behaves: answer after a delay, reject, or never answer."""
+
+    answer_after: float | None = 0.5
+    reject: str | None = None
+    reject_after: float = 0.2
+    hangup_after: float | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def update(
+        self,
+        *,
+        answer_after: float | str | None = "keep",
+        reject: str | bool | None = False,
+        hangup_after: float | str | None = "keep",
+    ) -> None:
+        if answer_after != "keep":
+            self.answer_after = answer_after  # type: ignore[assignment]
+        if reject is not False:
+            self.reject = reject  # type: ignore[assignment]
+        if hangup_after != "keep":
+            self.hangup_after = hangup_after  # type: ignore[assignment]
+
+    @property
+    def mode(self) -> str:
+        if self.reject is not None:
+            return f"reject {self.reject}"
+        if self.answer_after is None:
+            return "noanswer"
+        return f"answer {self.answer_after:g}"
+
+
+@dataclass
+class Phone(Answering):
+    """A registered SIP phone (an agent's desk phone or softphone)."""
+
+    extension: str = ""
+    domain: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"{self.extension}@{self.domain}"
+
+
+class Phones:
+    def __init__(self, core: SwitchCore) -> None:
+        self._core = core
+        self._phones: dict[str, Phone] = {}
+
+    def register(
+        self,
+        extension: str,
+        domain: str = "default",
+        *,
+        answer_after: float | None = 0.5,
+        reject: str | None = None,
+        hangup_after: float | None = None,
+    ) -> Phone:
+        phone = Phone(
+            answer_after=answer_after,
+            reject=reject,
+            hangup_after=hangup_after,
+            extension=extension,
+            domain=domain,
+        )
+        self._phones[phone.address] = phone
+        return phone
+
+    def unregister(self, extension: str, domain: str = "default") -> bool:
+        return self._phones.pop(f"{extension}@{domain}", None) is not None
+
+    def get(self, extension: str, domain: str = "default") -> Phone | None:
+        return self._phones.get(f"{extension}@{domain}")
+
+    def all(self) -> list[Phone]:
+        return list(self._phones.values())
+
+
+class FarEnds:
+    """What answers behind a trunk: a default behavior and overrides per dialed number."""
+
+    def __init__(self) -> None:
+        self.default = Answering(answer_after=1.0)
+        self.by_number: dict[str, Answering] = {}
+        self.down_gateways: set[str] = set()
+
+    def set(self, number: str, behavior: Answering) -> None:
+        self.by_number[number] = behavior
+
+
+def lookup_phone(core: SwitchCore, ext: str, domain: str) -> Phone | None:
+    phones: Phones | None = getattr(core, "phones", None)
+    if phones is None:
+        return None
+    return phones.get(ext, domain) or (
+        phones.get(ext, "default") if domain == core.global_vars["domain"] else None
+    )
+
+
+def lookup_far_end(core: SwitchCore, uri: str) -> Answering | str:
+    far: FarEnds | None = getattr(core, "far_ends", None)
+    if far is None:
+        return "NO_ROUTE_DESTINATION"
+    parts = uri.split("/")
+    if parts[0] == "gateway" and len(parts) >= 3:
+        if parts[1] in far.down_gateways:
+            return "GATEWAY_DOWN"
+        number = parts[2]
+    else:
+        target = parts[-1]
+        ext, _, domain = target.partition("@")
+        phone = lookup_phone(core, ext, domain)
+        if phone is not None:
+            return phone
+        number = ext
+    return far.by_number.get(number, far.default)
+
+
+class Caller:
+    """A person calling in from the PSTN (or from a phone), driving one inbound channel."""
+
+    def __init__(self, core: SwitchCore, channel: Channel) -> None:
+        self._core = core
+        self.channel = channel
+
+    @property
+    def uuid(self) -> str:
+        return self.channel.uuid
+
+    @property
+    def answered(self) -> bool:
+        return self.channel.answered
+
+    @property
+    def hangup_cause(self) -> str | None:
+        return self.channel.hangup_cause
+
+    async def press(self, digits: str) -> None:
+        """Press keys on the phone (DTMF events, digits for IVR applications)."""
+        await emit_dtmf(self._core, self.channel, digits, "RTP")
+
+    async def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """The caller hangs up (a BYE from the far end)."""
+        if self.channel.is_up:
+            self.channel.variables["sip_hangup_disposition"] = "recv_bye"
+            self._core.hangup(self.channel, cause)
+        await self.wait_hangup()
+
+    async def wait_answered(self, timeout: float | None = 30.0) -> None:
+        await asyncio.wait_for(self.channel.answered_event.wait(), timeout)
+
+    async def wait_hangup(self, timeout: float | None = 30.0) -> None:
+        await asyncio.wait_for(self.channel.gone.wait(), timeout)
+
+    def __repr__(self) -> str:
+        return f"<Caller {self.channel.caller_number} -> {self.channel.destination} {self.uuid}>"
+
+
+class Callers:
+    def __init__(self, core: SwitchCore) -> None:
+        self._core = core
+        self.placed: list[Caller] = []
+
+    async def dial(
+        self,
+        destination: str,
+        *,
+        caller_number: str = "0000000000",
+        caller_name: str = "",
+        gateway: str = "pstn",
+        context: str = "public",
+        hangup_after: float | None = None,
+        variables: dict[str, str] | None = None,
+        uuid: str | None = None,
+    ) -> Caller:
+        """An inbound call from a trunk into ``context`` (``hangup_after``: seconds from now)."""
+        core = self._core
+        host = f"{gateway}.example"
+        sip_vars = {
+            "sofia_profile_name": "external",
+            "sip_gateway_name": gateway,
+            "sip_from_user": caller_number,
+            "sip_from_host": host,
+            "sip_to_user": destination,
+            "sip_req_user": destination,
+            "sip_network_ip": "127.0.0.1",
+            "sip_call_id": f"{(uuid or '')[:8] or id(self)}-sim@{host}",
+            "caller_id_name": caller_name,
+            "caller_id_number": caller_number,
+            "destination_number": destination,
+        }
+        sip_vars.update(variables or {})
+        ch = core.new_channel(
+            f"sofia/external/{caller_number}@{host}",
+            "inbound",
+            destination,
+            uuid=uuid,
+            context=context,
+            caller_name=caller_name,
+            caller_number=caller_number,
+            variables=sip_vars,
+            source="mod_sofia",
+            endpoint="sofia",
+        )
+        caller = Caller(core, ch)
+        self.placed.append(caller)
+        core.set_call_state(ch, "RINGING")
+        ch.state = "CS_ROUTING"
+        core.fire_channel("CHANNEL_STATE", ch)
+        actions = core.route_dialplan(ch, destination, context)
+        if actions is None:
+            core.hangup(ch, "NO_ROUTE_DESTINATION")
+            return caller
+        ch.hit_dialplan = True
+        ch.state = "CS_EXECUTE"
+        core.fire_channel("CHANNEL_STATE", ch)
+        core.start_program(ch, actions)
+        if hangup_after is not None:
+
+            async def later() -> None:
+                await core.sleep(hangup_after)
+                if ch.is_up:
+                    ch.variables["sip_hangup_disposition"] = "recv_bye"
+                    core.hangup(ch, "NORMAL_CLEARING")
+
+            core.spawn(later())
+        return caller

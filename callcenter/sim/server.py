@@ -1,0 +1,207 @@
+"""``SimSwitch``: the simulated FreeSWITCH node, its event socket server and its endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid as uuidlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from callcenter.sim.api import ApiCommands
+from callcenter.sim.apps import APPS
+from callcenter.sim.channel import Channel, PrivateCommand
+from callcenter.sim.dialplan import Dialplan, DialplanError
+from callcenter.sim.endpoints import Callers, FarEnds, Phones
+from callcenter.sim.events import SwitchIdentity
+from callcenter.sim.listener import Listener
+from callcenter.sim.switch import SwitchCore
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["SimSwitch", "serve"]
+
+log = logging.getLogger("callcenter.sim")
+
+
+class SimSwitch:
+    """A FreeSWITCH stand-in speaking the real event socket protocol over TCP.
+
+    ``phones``, ``callers`` and ``far_ends`` script the endpoints; ``core`` holds the channels.
+    """
+
+    def __init__(
+        self,
+        password: str = "ClueCon",
+        *,
+        hostname: str = "sim",
+        recordings_dir: str | Path = "var/recordings",
+        dialplan_dir: str | Path | None = None,
+        time_scale: float = 1.0,
+        users: dict[str, str] | None = None,
+        allowed_peers: list[str] | None = None,
+        max_backlog: int = 100_000,
+        max_lost: int = 500,
+        auth_timeout: float = 25.0,
+        default_playback_seconds: float = 2.0,
+    ) -> None:
+        self.password = password
+        self.users = dict(users or {})
+        self.allowed_peers = list(allowed_peers or [])
+        self.max_backlog = max_backlog
+        self.max_lost = max_lost
+        self.auth_timeout = auth_timeout
+        self.dialplan_dir = Path(dialplan_dir) if dialplan_dir else None
+        identity = SwitchIdentity(core_uuid=str(uuidlib.uuid4()), hostname=hostname)
+        dialplan = Dialplan.from_dir(self.dialplan_dir) if self.dialplan_dir else Dialplan.default()
+        self.core = SwitchCore(
+            identity,
+            time_scale=time_scale,
+            recordings_dir=Path(recordings_dir),
+            dialplan=dialplan,
+            default_playback_seconds=default_playback_seconds,
+        )
+        self.core.apps.update(APPS)
+        self.core.owner = self  # type: ignore[attr-defined]
+        self.phones = Phones(self.core)
+        self.far_ends = FarEnds()
+        self.callers = Callers(self.core)
+        self.core.phones = self.phones  # type: ignore[attr-defined]
+        self.core.far_ends = self.far_ends  # type: ignore[attr-defined]
+        self.api = ApiCommands(self)
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._port = 0
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self.core.channels
+
+    async def start(self, host: str = "127.0.0.1", port: int = 8021) -> None:
+        self._server = await asyncio.start_server(self._accept, host, port)
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        log.info("sim_listening host=%s port=%d", host, self._port)
+
+    async def stop(self) -> None:
+        """Close the listening socket, every connection, and every channel."""
+        if self._server is not None:
+            self._server.close()
+        for listener in list(self.core.listeners):
+            listener.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        await self.core.shutdown()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    async def __aenter__(self) -> SimSwitch:
+        await self.start("127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await Listener(self, reader, writer).run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._connections.discard(task)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    # -- services for listeners and the api -----------------------------------------------------
+
+    def queue_message(self, ch: Channel, msg: PrivateCommand, command: str) -> None:
+        """Deliver a sendmsg to a channel; it shows up as a PRIVATE_COMMAND event."""
+        headers = [("Command", command), *msg.headers.items()]
+        self.core.fire_channel("PRIVATE_COMMAND", ch, before=headers)
+        if ch.task is None or ch.task.done():
+            # A channel without an application thread (ringing, or just bridged): give it one.
+            ch.extra.setdefault("program", [])
+            ch.extra["keep_alive"] = True
+            ch.task = asyncio.ensure_future(self._run_idle(ch))
+        ch.inbox.put_nowait(msg)
+
+    async def _run_idle(self, ch: Channel) -> None:
+        from callcenter.sim.switch import Interrupt
+
+        with contextlib.suppress(Interrupt):
+            while ch.is_up and ch.inbox.qsize():
+                await self.core.handle_message(ch, ch.inbox.get_nowait())
+        if ch.hangup_cause is not None:
+            await self.core._finish_hangup(ch)
+
+    async def run_bgapi(
+        self, command: str, job: str, owner: str | None, listener: Listener
+    ) -> None:
+        output = await self.api.execute(command, listener)
+        name, _, args = command.strip().partition(" ")
+        headers = [("Job-UUID", job)]
+        if owner:
+            headers.append(("Job-Owner-UUID", owner))
+        headers.append(("Job-Command", name))
+        if args.strip():
+            headers.append(("Job-Command-Arg", args.strip()))
+        self.core.fire(self.core.make_event("BACKGROUND_JOB", headers, output or "-ERR no reply\n"))
+
+    def log_to(
+        self,
+        listener: Listener | None,
+        level: int,
+        text: str,
+        file: str,
+        func: str,
+        line: int,
+        uuid: str = "",
+    ) -> None:
+        for target in list(self.core.listeners):
+            target.deliver_log(level, text, file, func, line, uuid)
+
+    def reload_dialplan(self) -> str | None:
+        """Re-read the dialplan folder; keep the old dialplan on error and say why."""
+        if self.dialplan_dir is None:
+            return None
+        try:
+            self.core.dialplan = Dialplan.from_dir(self.dialplan_dir)
+        except (DialplanError, OSError, UnicodeDecodeError) as exc:
+            log.error("sim_reloadxml_failed error=%s", exc)
+            return str(exc)
+        return None
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 8021,
+    password: str = "ClueCon",
+    *,
+    recordings_dir: str | Path = "var/recordings",
+    dialplan_dir: str | Path | None = None,
+    time_scale: float = 1.0,
+) -> None:
+    """Run a simulated switch until cancelled (``callcenter sim``)."""
+    switch = SimSwitch(
+        password, recordings_dir=recordings_dir, dialplan_dir=dialplan_dir, time_scale=time_scale
+    )
+    await switch.start(host, port)
+    print(f"callcenter sim: event socket on {host}:{switch.port}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await switch.stop()

@@ -1,0 +1,685 @@
+"""The simulated switch's core: channels, their life cycle, and the events they fire.
+
+Each channel runs as one asyncio task that executes its applications in order (from the
+dialplan or an originate's ``&app()``), like a FreeSWITCH session thread. Messages for a channel
+(``sendmsg``, ``uuid_*``) are queued to it and handled between or during applications, as the
+real switch handles private events. Every simulated delay goes through ``sleep``, scaled by
+``time_scale`` so tests run fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid as uuidlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from callcenter.sim.causes import normalize_cause
+from callcenter.sim.channel import EXTENDED_EVENTS, Channel, PrivateCommand
+from callcenter.sim.dialplan import Action, Dialplan, expand_variables
+from callcenter.sim.events import SimEvent, SwitchIdentity, standard_headers
+from callcenter.sim.recording import write_stereo_wav
+
+if TYPE_CHECKING:
+    from callcenter.sim.listener import Listener
+
+__all__ = ["Interrupt", "OriginateResult", "SwitchCore"]
+
+log = logging.getLogger("callcenter.sim")
+
+_CALLING = {
+    "CHANNEL_CREATE": ("switch_core_state_machine.c", "switch_core_session_run", 626),
+    "CHANNEL_ANSWER": ("switch_channel.c", "switch_channel_perform_mark_answered", 3982),
+    "CHANNEL_PROGRESS": ("switch_channel.c", "switch_channel_perform_mark_ring_ready_value", 3595),
+    "CHANNEL_STATE": ("switch_channel.c", "switch_channel_perform_set_running_state", 2408),
+    "CHANNEL_CALLSTATE": ("switch_channel.c", "switch_channel_perform_set_callstate", 347),
+    "CHANNEL_EXECUTE": ("switch_core_session.c", "switch_core_session_exec", 2926),
+    "CHANNEL_EXECUTE_COMPLETE": ("switch_core_session.c", "switch_core_session_exec", 2967),
+    "CHANNEL_PARK": ("switch_ivr.c", "switch_ivr_park", 1004),
+    "CHANNEL_UNPARK": ("switch_ivr.c", "switch_ivr_park", 1207),
+    "CHANNEL_BRIDGE": ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1689),
+    "CHANNEL_UNBRIDGE": ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1774),
+    "CHANNEL_HANGUP": ("switch_channel.c", "switch_channel_perform_hangup", 3620),
+    "CHANNEL_HANGUP_COMPLETE": (
+        "switch_core_state_machine.c", "switch_core_session_reporting_state", 1021
+    ),
+    "CHANNEL_DESTROY": ("switch_core_session.c", "switch_core_session_perform_destroy", 1615),
+    "PLAYBACK_START": ("switch_ivr_play_say.c", "switch_ivr_play_file", 1511),
+    "PLAYBACK_STOP": ("switch_ivr_play_say.c", "switch_ivr_play_file", 2015),
+    "RECORD_START": ("switch_ivr_async.c", "record_callback", 1255),
+    "RECORD_STOP": ("switch_ivr_async.c", "record_callback", 1402),
+    "DTMF": ("switch_channel.c", "switch_channel_dequeue_dtmf", 666),
+    "CHANNEL_HOLD": ("switch_ivr.c", "switch_ivr_hold", 1584),
+    "CHANNEL_UNHOLD": ("switch_ivr.c", "switch_ivr_unhold", 1651),
+    "CHANNEL_ORIGINATE": ("switch_ivr_originate.c", "switch_ivr_originate", 3807),
+}  # fmt: skip
+_DEFAULT_CALLING = ("switch_core.c", "switch_core_event", 1)
+
+
+class Interrupt(Exception):
+    """Raised inside a waiting application when the channel must stop what it is doing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class OriginateResult:
+    ok: bool
+    uuid: str = ""
+    cause: str = ""
+
+    @property
+    def reply(self) -> str:
+        return f"+OK {self.uuid}\n" if self.ok else f"-ERR {self.cause}\n"
+
+
+AppFunc = Callable[["SwitchCore", Channel, str], Awaitable[str | None]]
+
+
+class SwitchCore:
+    """Channels, events and call control; the api and the listeners sit on top of this."""
+
+    def __init__(
+        self,
+        identity: SwitchIdentity,
+        *,
+        time_scale: float = 1.0,
+        recordings_dir: Path = Path("var/recordings"),
+        dialplan: Dialplan | None = None,
+        default_playback_seconds: float = 2.0,
+    ) -> None:
+        self.identity = identity
+        self.time_scale = time_scale
+        self.recordings_dir = Path(recordings_dir)
+        self.dialplan = dialplan or Dialplan.default()
+        self.default_playback_seconds = default_playback_seconds
+        self.channels: dict[str, Channel] = {}
+        self.listeners: set[Listener] = set()
+        self.global_vars: dict[str, str] = {
+            "domain": identity.ipv4,
+            "local_ip_v4": identity.ipv4,
+            "hostname": identity.hostname,
+            "switchname": identity.hostname,
+        }
+        self.sessions_since_startup = 0
+        self.peak_sessions = 0
+        self.started = time.time()
+        self.apps: dict[str, AppFunc] = {}
+        self.endpoints: dict[str, Callable[[str, dict[str, str]], Awaitable[object]]] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    # -- time -----------------------------------------------------------------------------------
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) * self.time_scale)
+
+    def spawn(self, coro: Awaitable[object], name: str = "sim") -> asyncio.Task[object]:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def shutdown(self) -> None:
+        for ch in list(self.channels.values()):
+            self.hangup(ch, "SYSTEM_SHUTDOWN")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def fire(self, event: SimEvent) -> None:
+        for listener in list(self.listeners):
+            listener.deliver(event)
+
+    def make_event(
+        self,
+        name: str,
+        headers: list[tuple[str, str]] | None = None,
+        body: str | None = None,
+        subclass: str | None = None,
+    ) -> SimEvent:
+        base = standard_headers(self.identity, name, _CALLING.get(name, _DEFAULT_CALLING))
+        if subclass:
+            base.append(("Event-Subclass", subclass))
+        return SimEvent(name, base + (headers or []), body, subclass)
+
+    def fire_channel(
+        self,
+        name: str,
+        ch: Channel,
+        before: list[tuple[str, str]] | None = None,
+        after: list[tuple[str, str]] | None = None,
+        *,
+        body: str | None = None,
+    ) -> None:
+        other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
+        profile = (
+            other.profile_headers("Other-Leg")
+            if other is not None
+            else ch.extra.get("other_profile")
+        )
+        headers = list(before or [])
+        headers += ch.basic_headers(profile)
+        if after:
+            headers += after
+        if name in EXTENDED_EVENTS:
+            headers += ch.variable_headers()
+        self.fire(self.make_event(name, headers, body))
+
+    def set_state(self, ch: Channel, state: str) -> None:
+        ch.state = state
+        self.fire_channel("CHANNEL_STATE", ch)
+
+    def set_call_state(self, ch: Channel, call_state: str) -> None:
+        if ch.call_state == "HANGUP" or ch.call_state == call_state:
+            return
+        original = ch.call_state
+        ch.call_state = call_state
+        from callcenter.sim.channel import CALL_STATES
+
+        self.fire_channel(
+            "CHANNEL_CALLSTATE",
+            ch,
+            before=[
+                ("Original-Channel-Call-State", original),
+                ("Channel-Call-State-Number", str(CALL_STATES.index(call_state))),
+            ],
+        )
+
+    # -- channel life cycle ---------------------------------------------------------------------
+
+    def new_channel(
+        self,
+        name: str,
+        direction: str,
+        destination: str,
+        *,
+        uuid: str | None = None,
+        context: str = "default",
+        caller_name: str = "",
+        caller_number: str = "0000000000",
+        variables: dict[str, str] | None = None,
+        source: str = "mod_loopback",
+        endpoint: str = "null",
+    ) -> Channel:
+        uid = uuid or str(uuidlib.uuid4())
+        ch = Channel(
+            uuid=uid,
+            name=name,
+            direction=direction,
+            destination=destination,
+            context=context,
+            caller_name=caller_name,
+            caller_number=caller_number,
+            source=source,
+            endpoint=endpoint,
+        )
+        ch.variables.update(
+            {
+                "direction": direction,
+                "uuid": uid,
+                "session_id": str(self.sessions_since_startup + 1),
+                "channel_name": name,
+                "read_codec": "L16",
+                "read_rate": "8000",
+                "write_codec": "L16",
+                "write_rate": "8000",
+            }
+        )
+        if direction == "outbound":
+            ch.variables["is_outbound"] = "true"
+        ch.variables["call_uuid"] = uid
+        for key, value in (variables or {}).items():
+            ch.set_var(key, value)
+        self.channels[uid] = ch
+        self.sessions_since_startup += 1
+        self.peak_sessions = max(self.peak_sessions, len(self.channels))
+        ch.state = "CS_INIT"
+        self.fire_channel("CHANNEL_STATE", ch)
+        self.fire_channel("CHANNEL_CREATE", ch)
+        return ch
+
+    def flip_caller_id(self, ch: Channel) -> None:
+        """What an api originate does to the answered leg (switch_channel_flip_cid)."""
+        ch.variables["pre_transfer_caller_id_number"] = ch.caller_number
+        ch.variables["channel_cid_flipped"] = "yes"
+        ch.variables.setdefault("orig_caller_id_name", ch.caller_name)
+        old_name, old_number = ch.caller_name, ch.caller_number
+        ch.caller_name = ch.callee_name or "Outbound Call"
+        ch.caller_number = ch.callee_number or ch.destination
+        ch.callee_name, ch.callee_number = old_name, old_number
+        ch.extra["orig_caller_number"] = old_number
+        self.fire_channel("CALL_UPDATE", ch, before=[("Direction", "RECV")])
+
+    def start_program(self, ch: Channel, actions: list[Action]) -> None:
+        """Run applications on the channel in its own task (the session thread)."""
+        ch.extra["program"] = list(actions)
+        ch.task = asyncio.ensure_future(self._run_channel(ch))
+
+    def route_dialplan(self, ch: Channel, destination: str, context: str) -> list[Action] | None:
+        ch.destination = destination
+        ch.context = context
+
+        def field(name: str) -> str | None:
+            if name.startswith("${") and name.endswith("}"):
+                return ch.variables.get(name[2:-1]) or self.global_vars.get(name[2:-1])
+            fields = {
+                "destination_number": ch.destination,
+                "caller_id_number": ch.caller_number,
+                "caller_id_name": ch.caller_name,
+                "context": ch.context,
+                "network_addr": ch.variables.get("sip_network_ip", ""),
+                "ani": ch.caller_number,
+                "uuid": ch.uuid,
+                "chan_name": ch.name,
+            }
+            if name in fields:
+                return fields[name]
+            return ch.variables.get(name)
+
+        return self.dialplan.route(context, field)
+
+    async def _run_channel(self, ch: Channel) -> None:
+        try:
+            while ch.is_up:
+                nxt = ch.extra.pop("next", None)
+                if nxt is not None:
+                    await self._follow(ch, nxt)
+                    continue
+                program: list[Action] = ch.extra.get("program", [])
+                if not program:
+                    break
+                action = program.pop(0)
+                await self.execute(ch, action.application, action.data)
+            if ch.is_up and not ch.extra.get("keep_alive"):
+                self.hangup(ch, "NORMAL_CLEARING")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sim_channel_crashed uuid=%s", ch.uuid)
+            self.hangup(ch, "CRASH")
+        finally:
+            if ch.hangup_cause is not None:
+                await self._finish_hangup(ch)
+
+    async def _follow(self, ch: Channel, nxt: tuple[object, ...]) -> None:
+        kind = nxt[0]
+        if kind == "transfer":
+            _, dest, context = nxt
+            actions = self.route_dialplan(ch, str(dest), str(context))
+            ch.transfer_us = int(time.time() * 1_000_000)
+            ch.hit_dialplan = True
+            if actions is None:
+                self.hangup(ch, "NO_ROUTE_DESTINATION")
+            else:
+                ch.extra["program"] = list(actions)
+        elif kind == "program":
+            steps = nxt[1]
+            ch.extra["program"] = list(steps) if isinstance(steps, list) else []
+        elif kind == "bridged":
+            ready = ch.extra.get("bridge_ready")
+            if isinstance(ready, asyncio.Event):
+                ready.set()
+            await self.stay_bridged(ch)
+
+    async def execute(self, ch: Channel, app: str, arg: str, event_uuid: str | None = None) -> None:
+        func = self.apps.get(app.lower())
+        if func is None:
+            # An unknown application ends the call (switch_core_session_execute_application).
+            log.warning("sim_unknown_app uuid=%s app=%s", ch.uuid, app)
+            self.hangup(ch, "DESTINATION_OUT_OF_ORDER")
+            return
+        data = expand_variables(arg or "", lambda n: ch.variables.get(n) or self.global_vars.get(n))
+        app_uuid = event_uuid or str(uuidlib.uuid4())
+        ch.variables["current_application"] = app
+        if data:
+            ch.variables["current_application_data"] = data
+        else:
+            ch.variables.pop("current_application_data", None)
+        ch.current_app = app
+        ch.extra["app_data"] = data
+        extra = [("Application", app)]
+        if data:
+            extra.append(("Application-Data", data))
+        extra.append(("Application-UUID", app_uuid))
+        self.fire_channel("CHANNEL_EXECUTE", ch, after=extra)
+        response: str | None = None
+        try:
+            response = await func(self, ch, data)
+        except Interrupt:
+            response = None
+        if response is not None:
+            ch.variables["current_application_response"] = response
+        final = ch.variables.get("current_application_response", "_none_")
+        self.fire_channel(
+            "CHANNEL_EXECUTE_COMPLETE", ch, after=[*extra, ("Application-Response", final)]
+        )
+        ch.current_app = None
+
+    # -- waiting inside applications ------------------------------------------------------------
+
+    async def wait(self, ch: Channel, seconds: float | None, *, breakable: bool = True) -> None:
+        """Let time pass on a channel while handling its messages.
+
+        Returns when ``seconds`` (simulated) have passed; raises ``Interrupt`` on hangup, or when
+        something (uuid_bridge, uuid_transfer, uuid_break) takes the channel away.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if seconds is None else loop.time() + seconds * self.time_scale
+        while True:
+            if not ch.is_up:
+                raise Interrupt("hangup")
+            if breakable and ch.extra.get("next") is not None:
+                raise Interrupt("taken")
+            if breakable and ch.extra.pop("break", False):
+                raise Interrupt("break")
+            timeout = None if deadline is None else deadline - loop.time()
+            if timeout is not None and timeout <= 0:
+                return
+            get = asyncio.ensure_future(ch.inbox.get())
+            hang = asyncio.ensure_future(ch.hangup_event.wait())
+            taken = asyncio.ensure_future(ch.unbridged.wait())
+            done, _ = await asyncio.wait(
+                {get, hang, taken}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            for fut in (hang, taken):
+                fut.cancel()
+            if get in done:
+                await self.handle_message(ch, get.result())
+            else:
+                get.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await get
+            if taken in done:
+                ch.unbridged.clear()
+                if not breakable:
+                    return
+
+    def poke(self, ch: Channel) -> None:
+        """Wake a waiting application so it re-checks ``next``/``break``."""
+        ch.unbridged.set()
+
+    async def handle_message(self, ch: Channel, msg: PrivateCommand) -> None:
+        try:
+            if msg.command == "hangup":
+                self.hangup(ch, msg.cause)
+            elif msg.command == "execute":
+                loops = msg.loops if msg.loops != 0 else 1
+                count = 0
+                while ch.is_up and (loops < 0 or count < loops):
+                    await self.execute(ch, msg.app, msg.arg or "", msg.event_uuid)
+                    count += 1
+        finally:
+            if msg.done is not None and not msg.done.done():
+                msg.done.set_result(None)
+
+    # -- call control ---------------------------------------------------------------------------
+
+    async def answer(self, ch: Channel) -> None:
+        if ch.answered or not ch.is_up:
+            return
+        ch.answered = True
+        ch.answered_us = int(time.time() * 1_000_000)
+        ch.variables.setdefault("endpoint_disposition", "ANSWER")
+        self.fire_channel("CHANNEL_ANSWER", ch)
+        self.set_call_state(ch, "ACTIVE")
+        ch.answered_event.set()
+        peer = ch.extra.get("loopback_peer")
+        if isinstance(peer, Channel) and not peer.answered:
+            await self.answer(peer)
+
+    async def pre_answer(self, ch: Channel) -> None:
+        if ch.answered or ch.early or not ch.is_up:
+            return
+        ch.early = True
+        ch.progress_us = int(time.time() * 1_000_000)
+        self.fire_channel("CHANNEL_PROGRESS_MEDIA", ch)
+        self.set_call_state(ch, "EARLY")
+
+    def hangup(self, ch: Channel, cause: str = "NORMAL_CLEARING") -> bool:
+        """Start hanging up; the channel task finishes the sequence. False if already down."""
+        if not ch.is_up:
+            return False
+        ch.hangup_cause = normalize_cause(cause)
+        ch.hangup_us = int(time.time() * 1_000_000)
+        ch.variables["hangup_cause"] = ch.hangup_cause
+        from callcenter.sim.causes import cause_code
+
+        ch.variables["hangup_cause_q850"] = str(cause_code(ch.hangup_cause))
+        self.fire_channel("CHANNEL_HANGUP", ch)
+        ch.hangup_event.set()
+        self._stop_recordings(ch)
+        if ch.task is None or ch.task.done():
+            # No application thread (e.g. a ringing leg): finish here.
+            self.spawn(self._finish_hangup(ch))
+        # The other leg of a bridge, and the twin of a loopback, go down with it.
+        if ch.other_uuid:
+            other = self.channels.get(ch.other_uuid)
+            if other is not None and other.is_up:
+                self.unbridge(ch, other)
+        peer = ch.extra.get("loopback_peer")
+        if isinstance(peer, Channel) and peer.is_up:
+            self.hangup(peer, ch.hangup_cause)
+        return True
+
+    async def _finish_hangup(self, ch: Channel) -> None:
+        if ch.gone.is_set() or ch.extra.get("finishing"):
+            return
+        ch.extra["finishing"] = True
+        ch.state = "CS_HANGUP"
+        self.fire_channel("CHANNEL_STATE", ch)
+        self.set_call_state(ch, "HANGUP")
+        ch.state = "CS_REPORTING"
+        self.fire_channel("CHANNEL_STATE", ch)
+        answered = ch.answered_us
+        billsec = max(0, (ch.hangup_us - answered) // 1_000_000) if answered else 0
+        ch.variables["billsec"] = str(billsec)
+        ch.variables["duration"] = str(max(0, (ch.hangup_us - ch.created_us) // 1_000_000))
+        ch.variables.setdefault("sip_hangup_disposition", "send_bye")
+        cause = ch.hangup_cause or "NORMAL_CLEARING"
+        self.fire_channel("CHANNEL_HANGUP_COMPLETE", ch, before=[("Hangup-Cause", cause)])
+        self.fire_channel("CHANNEL_DESTROY", ch)
+        ch.state = "CS_DESTROY"
+        self.fire_channel("CHANNEL_STATE", ch)
+        self.channels.pop(ch.uuid, None)
+        ch.gone.set()
+
+    def bridge(self, a: Channel, b: Channel, *, by_api: bool) -> None:
+        """Join two legs; CHANNEL_BRIDGE is fired on the A leg (switch_ivr_bridge.c)."""
+        now = int(time.time() * 1_000_000)
+        a.other_uuid, b.other_uuid = b.uuid, a.uuid
+        a.other_type, b.other_type = "originatee", "originator"
+        a.bridged_us = b.bridged_us = now
+        a.bridged_by_api = b.bridged_by_api = by_api
+        a.extra["bridge_over"] = b.extra["bridge_over"] = False
+        for one, two in ((a, b), (b, a)):
+            # The other leg's profile stays on the channel after the bridge (as in FreeSWITCH).
+            one.extra["other_profile"] = two.profile_headers("Other-Leg")
+            one.variables["bridge_uuid"] = two.uuid
+            one.variables["bridge_channel"] = two.name
+            one.variables["signal_bond"] = two.uuid
+            one.variables["last_bridge_to"] = two.uuid
+        self.fire_channel(
+            "CHANNEL_BRIDGE",
+            a,
+            before=[("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)],
+        )
+        for rec in a.extra.get("recordings", {}).values():
+            rec.setdefault("bridged_at", time.monotonic())
+        for rec in b.extra.get("recordings", {}).values():
+            rec.setdefault("bridged_at", time.monotonic())
+
+    def unbridge(self, leaving: Channel, staying: Channel) -> None:
+        a, b = (leaving, staying) if leaving.other_type == "originatee" else (staying, leaving)
+        self.fire_channel(
+            "CHANNEL_UNBRIDGE",
+            a,
+            before=[("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)],
+        )
+        staying.extra["unbridged_from"] = leaving.uuid
+        for ch in (leaving, staying):
+            ch.other_uuid = None
+            ch.extra["bridge_over"] = True
+            self.poke(ch)
+
+    async def stay_bridged(self, ch: Channel) -> None:
+        """A bridged leg's thread: idle (handling messages) until the bridge ends."""
+        while ch.is_up and not ch.extra.get("bridge_over"):
+            try:
+                await self.wait(ch, None, breakable=False)
+            except Interrupt:
+                break
+            if ch.extra.get("next") is not None:
+                break
+        ch.extra.pop("bridge_over", None)
+        if (
+            ch.is_up
+            and ch.other_uuid is None
+            and ch.extra.get("next") is None
+            and (
+                ch.variables.get("hangup_after_bridge") == "true"
+                or ch.bridged_by_api
+                or ch.extra.get("hangup_when_unbridged")
+            )
+        ):
+            self.hangup(ch, "NORMAL_CLEARING")
+
+    def take(self, ch: Channel, nxt: tuple[object, ...]) -> None:
+        """Make the channel stop its application and do ``nxt`` (bridge, transfer)."""
+        ch.extra["next"] = nxt
+        self.poke(ch)
+        if ch.task is None or ch.task.done():
+            ch.extra["program"] = []
+            ch.task = asyncio.ensure_future(self._run_channel(ch))
+
+    async def bridge_by_api(self, a: Channel, b: Channel) -> None:
+        """``uuid_bridge``: both legs leave what they run (park...), then CHANNEL_BRIDGE."""
+        for ch in (a, b):
+            other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
+            if other is not None and other not in (a, b):
+                self.unbridge(ch, other)
+        # The legs know each other before their applications end (cap 08: Other-Leg-* on the
+        # CHANNEL_EXECUTE_COMPLETE of park).
+        a.extra["other_profile"] = b.profile_headers("Other-Leg")
+        b.extra["other_profile"] = a.profile_headers("Other-Leg")
+        a.other_type, b.other_type = "originatee", "originator"
+        ready = []
+        for ch in (a, b):
+            event = asyncio.Event()
+            ch.extra["bridge_ready"] = event
+            ch.extra["bridge_over"] = False
+            ch.extra["program"] = []
+            self.take(ch, ("bridged",))
+            ready.append(event)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 10)
+        for ch in (a, b):
+            ch.extra.pop("bridge_ready", None)
+        if a.is_up and b.is_up:
+            self.bridge(a, b, by_api=True)
+
+    def transfer_to_app(self, ch: Channel, app: str, arg: str) -> None:
+        other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
+        if other is not None:
+            self.unbridge(ch, other)
+        ch.extra["program"] = []
+        self.take(ch, ("program", [Action(app, arg)]))
+
+    def transfer(self, ch: Channel, dest: str, context: str) -> None:
+        other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
+        if other is not None:
+            self.unbridge(ch, other)
+            if other.bridged_by_api:
+                self.hangup(other, "NORMAL_CLEARING")
+        ch.extra["program"] = []
+        ch.extra.pop("other_profile", None)
+        self.take(ch, ("transfer", dest, context))
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def start_recording(self, ch: Channel, path: str, limit: float | None = None) -> Path:
+        file = Path(path)
+        if not file.is_absolute():
+            file = self.recordings_dir / file
+        recs: dict[str, dict[str, object]] = ch.extra.setdefault("recordings", {})
+        now = time.monotonic()
+        rec: dict[str, object] = {"path": file, "started": now}
+        if ch.other_uuid:
+            rec["bridged_at"] = now
+        recs[str(file)] = rec
+        self.fire_channel("RECORD_START", ch, after=[("Record-File-Path", str(file))])
+        if limit:
+            self.spawn(self._record_limit(ch, str(file), limit))
+        return file
+
+    async def _record_limit(self, ch: Channel, key: str, limit: float) -> None:
+        await self.sleep(limit)
+        self.stop_recording(ch, key, "success-maxtime")
+
+    def stop_recording(self, ch: Channel, path: str | None, cause: str = "success") -> bool:
+        recs: dict[str, dict[str, object]] = ch.extra.get("recordings", {})
+        keys = list(recs) if path in (None, "all") else [k for k in recs if k.endswith(path or "")]
+        if not keys:
+            return False
+        for key in keys:
+            rec = recs.pop(key)
+            started = float(rec["started"])  # type: ignore[arg-type]
+            elapsed = (time.monotonic() - started) / self.time_scale
+            bridged = rec.get("bridged_at")
+            bridged_from = None if bridged is None else (float(bridged) - started) / self.time_scale  # type: ignore[arg-type]
+            path_obj = rec["path"]
+            assert isinstance(path_obj, Path)
+            write_stereo_wav(path_obj, elapsed, bridged_from)
+            self.fire_channel(
+                "RECORD_STOP",
+                ch,
+                after=[("Record-File-Path", str(path_obj)), ("Record-Completion-Cause", cause)],
+            )
+        return True
+
+    def _stop_recordings(self, ch: Channel) -> None:
+        if ch.extra.get("recordings"):
+            self.stop_recording(ch, None, "success")
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def find(self, uuid: str) -> Channel | None:
+        ch = self.channels.get(uuid.strip())
+        return ch if ch is not None and ch.is_up else None
+
+
+def parse_originate_vars(spec: str) -> tuple[dict[str, str], str]:
+    """Split ``{a=1,b='x,y'}[c=2]endpoint`` into variables and the endpoint string."""
+    variables: dict[str, str] = {}
+    rest = spec
+    while rest[:1] in ("{", "[", "<"):
+        close = {"{": "}", "[": "]", "<": ">"}[rest[0]]
+        end = rest.find(close)
+        if end < 0:
+            break
+        for key, value in _split_vars(rest[1:end]):
+            variables[key] = value
+        rest = rest[end + 1 :]
+    return variables, rest
+
+
+def _split_vars(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for part in re.findall(r"(?:[^,']|'[^']*')+", text):
+        key, sep, value = part.partition("=")
+        if sep:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == "'":
+                value = value[1:-1]
+            out.append((key.strip(), value))
+    return out
