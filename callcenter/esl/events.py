@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
-from callcenter.esl.codec import url_decode, url_decode_bytes
+from callcenter.esl.codec import url_decode
 from callcenter.esl.errors import EslProtocolError
 from callcenter.esl.frames import ContentType, Frame
 
@@ -130,13 +130,15 @@ class Event:
         """Every header, decoded (built once, on first use). Duplicates: the first wins."""
         if self._headers is None:
             out: dict[str, str] = {}
-            for line in self._raw[: self._end].split(b"\n"):
+            # The block is ASCII (values are url-encoded), so it can be decoded as a whole and
+            # each value unquoted on its own; never unquote before splitting (PROTOCOL.md §9.1).
+            text = self._raw[: self._end].decode("utf-8", "replace")
+            for line in text.split("\n"):
                 if not line:
                     continue
-                name, _, value = line.partition(b": ")
-                key = name.decode("latin-1")
-                if key not in out:
-                    out[key] = url_decode_bytes(value)
+                name, _, value = line.partition(": ")
+                if name not in out:
+                    out[name] = unquote(value) if "%" in value else value
             self._headers = out
             self._raw = b""
         return self._headers
