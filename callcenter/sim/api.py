@@ -448,7 +448,11 @@ class ApiCommands:
         if ch is None:
             return "-ERR Cannot locate session!\n"
         digits = parts[1] if len(parts) > 1 else ""
-        self.core.spawn(emit_dtmf(self.core, ch, digits.split("@")[0], "APP"))
+        # DTMF goes out of the channel: on a loopback pair it arrives on the other leg (cap 05);
+        # towards a phone or a trunk it leaves the switch and raises no event here.
+        peer = ch.extra.get("loopback_peer")
+        if peer is not None:
+            self.core.spawn(emit_dtmf(self.core, peer, digits.split("@")[0], "APP"))
         return f"+OK {ch.uuid} sent DTMF {digits}.\n"
 
     async def _uuid_hold(self, args: str, _listener: Listener | None) -> str:

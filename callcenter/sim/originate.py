@@ -103,7 +103,7 @@ async def originate_leg(
         variables["origination_uuid"] = uuid
     if cid_num:
         variables.setdefault("origination_caller_id_number", cid_num)
-    leg_name = f"{name}-a" if kind == "loopback" else name
+    leg_name = f"loopback/{dest}-a" if kind == "loopback" else name
     b = core.new_channel(
         leg_name,
         "outbound",
@@ -213,7 +213,7 @@ async def _loopback(core: SwitchCore, a: Channel, rest: str) -> OriginateResult:
     ext = parts[0]
     context = parts[1] if len(parts) > 1 and parts[1] else "default"
     b = core.new_channel(
-        a.name[:-2] + "-b",
+        f"loopback/{ext}-b",
         "inbound",
         ext,
         context=context,
