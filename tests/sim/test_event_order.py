@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from pathlib import Path
 
 from callcenter.esl.client import InboundClient
@@ -43,6 +44,13 @@ def recorded(freeswitch_dir: Path) -> dict[str, list[str]]:
     return sequence(events)
 
 
+def destroyed(esl: InboundClient, name: str) -> Awaitable[Event]:
+    def match(event: Event) -> bool:
+        return event.get("Channel-Name") == name
+
+    return esl.wait_for_event("CHANNEL_DESTROY", predicate=match)
+
+
 async def test_loopback_call_lifecycle_matches_the_capture(
     freeswitch_dir: Path, tmp_path: Path
 ) -> None:
@@ -75,12 +83,7 @@ async def test_loopback_call_lifecycle_matches_the_capture(
             assert await esl.api(f"uuid_send_dtmf {uuid} 12#") == f"+OK {uuid} sent DTMF 12#.\n"
             await dtmf
             assert await esl.api(f"uuid_record {uuid} stop {tmp_path}/a.wav") == "+OK Success\n"
-            gone = [
-                esl.wait_for_event(
-                    "CHANNEL_DESTROY", predicate=lambda e, n=n: e.get("Channel-Name") == n
-                )
-                for n in ("loopback/4701-a", "loopback/4701-b")
-            ]
+            gone = [destroyed(esl, n) for n in ("loopback/4701-a", "loopback/4701-b")]
             assert await esl.api(f"uuid_kill {uuid} NORMAL_CLEARING") == "+OK\n"
             await asyncio.wait_for(asyncio.gather(*gone), 10)
     got = sequence(seen)
