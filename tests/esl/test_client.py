@@ -244,3 +244,19 @@ async def test_commands_fail_fast_while_disconnected(switch: SimSwitch) -> None:
         await switch.start("127.0.0.1", port)
     finally:
         await cli.close()
+
+
+async def test_userauth_login() -> None:
+    async with SimSwitch(users={"crm@default": "t0ken"}) as sim:
+        async with InboundClient("127.0.0.1", sim.port, "t0ken", user="crm@default") as cli:
+            assert (await cli.api("version")).startswith("FreeSWITCH Version")
+        bad = InboundClient("127.0.0.1", sim.port, "wrong", user="crm@default")
+        with pytest.raises(EslAuthError):
+            await bad.connect()
+
+
+async def test_acl_rejection_is_an_auth_error() -> None:
+    async with SimSwitch(allowed_peers=["192.0.2.0/24"]) as sim:
+        cli = InboundClient("127.0.0.1", sim.port, "ClueCon")
+        with pytest.raises(EslAuthError, match="refused this address"):
+            await cli.connect()

@@ -244,3 +244,42 @@ async def test_hupall_and_status(switch: SimSwitch, esl: InboundClient) -> None:
             break
     assert await esl.api("show channels as json") == '{"row_count": 0}\n'
     assert await esl.api("show channels as xml") == '<result row_count="0"/>\n'
+
+
+async def test_trunk_far_ends_answer_fail_or_are_down(
+    switch: SimSwitch, esl: InboundClient
+) -> None:
+    from callcenter.sim import Answering
+
+    switch.far_ends.set("74950000001", Answering(reject="USER_BUSY"))
+    switch.far_ends.down_gateways.add("broken")
+    ok = await esl.api("originate sofia/gateway/pstn/74951234567 &park()")
+    assert ok.startswith("+OK ")
+    uuid = ok.split()[1]
+    assert "sofia/gateway/pstn/74951234567" in await esl.api("show channels")
+    assert await esl.api(f"uuid_kill {uuid}") == "+OK\n"
+    assert await esl.api("originate sofia/gateway/pstn/74950000001 &park()") == ("-ERR USER_BUSY\n")
+    assert await esl.api("originate sofia/gateway/broken/1 &park()") == "-ERR GATEWAY_DOWN\n"
+    assert await esl.api("originate error/no_answer &park()") == "-ERR NO_ANSWER\n"
+    assert await esl.api("originate bogus/1 &park()") == "-ERR CHAN_NOT_IMPLEMENTED\n"
+    assert (await esl.api("originate")).startswith("-USAGE: <call url>")
+
+
+async def test_transferring_the_agent_leg_lets_the_caller_continue(
+    switch: SimSwitch, esl: InboundClient
+) -> None:
+    switch.phones.register("1000", "default", answer_after=0.5)
+    bridged = esl.wait_for_event("CHANNEL_BRIDGE", timeout=10)
+    call = await switch.callers.dial("74951112233", caller_number="300")
+    bridge = await bridged
+    agent = bridge.get("Bridge-B-Unique-ID") or ""
+    unbridged = esl.wait_for_event("CHANNEL_UNBRIDGE", uuid=call.uuid, timeout=10)
+    agent_parked = esl.wait_for_event("CHANNEL_PARK", uuid=agent, timeout=10)
+    assert await esl.api(f"uuid_transfer {agent} park XML default") == "+OK\n"
+    await unbridged
+    await agent_parked
+    # The caller's dialplan bridge ended; with nothing left to do the call ends normally.
+    await call.wait_hangup()
+    assert call.hangup_cause == "NORMAL_CLEARING"
+    assert await esl.api(f"uuid_exists {agent}") == "true"
+    await esl.api(f"uuid_kill {agent}")
