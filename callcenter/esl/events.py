@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from typing import cast
 from urllib.parse import unquote, unquote_to_bytes
 
 from callcenter.esl.codec import url_decode
@@ -92,7 +93,7 @@ class Event:
         cache = self._cache
         value = cache.get(name, _MISSING)
         if value is not _MISSING:
-            return default if value is None else value  # type: ignore[return-value]
+            return default if value is None else cast(str, value)
         raw = self._raw
         keys = _KEYS.get(name)
         if keys is None:

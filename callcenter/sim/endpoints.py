@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["Answering", "Caller", "Callers", "FarEnds", "Phone", "Phones"]
 
 
+class _Keep:
+    """Marks an argument of ``Answering.update`` that was not given."""
+
+
+KEEP = _Keep()
+
+
 @dataclass
 class Answering:
     """How a dialed endpoint behaves: answer after a delay, reject, or never answer."""
@@ -36,16 +43,17 @@ class Answering:
     def update(
         self,
         *,
-        answer_after: float | str | None = "keep",
-        reject: str | bool | None = False,
-        hangup_after: float | str | None = "keep",
+        answer_after: float | _Keep | None = KEEP,
+        reject: str | _Keep | None = KEEP,
+        hangup_after: float | _Keep | None = KEEP,
     ) -> None:
-        if answer_after != "keep":
-            self.answer_after = answer_after  # type: ignore[assignment]
-        if reject is not False:
-            self.reject = reject  # type: ignore[assignment]
-        if hangup_after != "keep":
-            self.hangup_after = hangup_after  # type: ignore[assignment]
+        """Change the behavior for the next calls; omitted arguments stay as they are."""
+        if not isinstance(answer_after, _Keep):
+            self.answer_after = answer_after
+        if not isinstance(reject, _Keep):
+            self.reject = reject
+        if not isinstance(hangup_after, _Keep):
+            self.hangup_after = hangup_after
 
     @property
     def mode(self) -> str:
@@ -115,7 +123,7 @@ class FarEnds:
 
 
 def lookup_phone(core: SwitchCore, ext: str, domain: str) -> Phone | None:
-    phones: Phones | None = getattr(core, "phones", None)
+    phones = core.phones
     if phones is None:
         return None
     return phones.get(ext, domain) or (
@@ -124,7 +132,7 @@ def lookup_phone(core: SwitchCore, ext: str, domain: str) -> Phone | None:
 
 
 def lookup_far_end(core: SwitchCore, uri: str) -> Answering | str:
-    far: FarEnds | None = getattr(core, "far_ends", None)
+    far = core.far_ends
     if far is None:
         return "NO_ROUTE_DESTINATION"
     parts = uri.split("/")

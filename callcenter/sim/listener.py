@@ -101,6 +101,7 @@ class Listener:
         self.resume = False
         self.closing = False
         self.lost = 0
+        self._muted = False  # outbound mode: the first command's reply is never sent
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._parser = CommandParser()
         self._writer_task: asyncio.Task[None] | None = None
@@ -192,7 +193,7 @@ class Listener:
             self.writer.close()
 
     def send(self, data: bytes) -> None:
-        if not self.closing or data:
+        if not self._muted:
             self._queue.put_nowait(data)
 
     def close(self) -> None:
@@ -289,15 +290,11 @@ class Listener:
         self.send(command_reply(text, extra or ()))
 
     async def _dispatch(self, cmd: ClientCommand, silent: bool = False) -> None:
-        if silent:
-            saved = self.send
-            self.send = lambda data: None  # type: ignore[method-assign]
-            try:
-                await self._command(cmd)
-            finally:
-                self.send = saved  # type: ignore[method-assign]
-            return
-        await self._command(cmd)
+        self._muted = silent
+        try:
+            await self._command(cmd)
+        finally:
+            self._muted = False
 
     async def _command(self, cmd: ClientCommand) -> None:
         line = cmd.line

@@ -21,7 +21,7 @@ async def run_socket_app(core: SwitchCore, ch: Channel, data: str) -> None:
     if not words:
         return
     flags = {w.lower() for w in words[1:]}
-    switch = ch.extra.get("switch") or getattr(core, "owner", None)
+    switch = core.owner
     if switch is None:
         return
     for target in words[0].split("|"):

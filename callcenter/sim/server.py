@@ -7,7 +7,6 @@ import contextlib
 import logging
 import uuid as uuidlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from callcenter.sim.api import ApiCommands
 from callcenter.sim.apps import APPS
@@ -17,9 +16,6 @@ from callcenter.sim.endpoints import Callers, FarEnds, Phones
 from callcenter.sim.events import SwitchIdentity
 from callcenter.sim.listener import Listener
 from callcenter.sim.switch import SwitchCore
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["SimSwitch", "serve"]
 
@@ -64,12 +60,12 @@ class SimSwitch:
             default_playback_seconds=default_playback_seconds,
         )
         self.core.apps.update(APPS)
-        self.core.owner = self  # type: ignore[attr-defined]
+        self.core.owner = self
         self.phones = Phones(self.core)
         self.far_ends = FarEnds()
         self.callers = Callers(self.core)
-        self.core.phones = self.phones  # type: ignore[attr-defined]
-        self.core.far_ends = self.far_ends  # type: ignore[attr-defined]
+        self.core.phones = self.phones
+        self.core.far_ends = self.far_ends
         self.api = ApiCommands(self)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()

@@ -27,7 +27,9 @@ from callcenter.sim.events import SimEvent, SwitchIdentity, standard_headers
 from callcenter.sim.recording import write_stereo_wav
 
 if TYPE_CHECKING:
+    from callcenter.sim.endpoints import FarEnds, Phones
     from callcenter.sim.listener import Listener
+    from callcenter.sim.server import SimSwitch
 
 __all__ = ["Interrupt", "OriginateResult", "SwitchCore"]
 
@@ -68,6 +70,15 @@ class Interrupt(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass
+class ActiveRecording:
+    """A recording in progress; the WAV is written when it stops."""
+
+    path: Path
+    started: float
+    bridged_at: float | None = None
 
 
 @dataclass
@@ -113,6 +124,11 @@ class SwitchCore:
         self.peak_sessions = 0
         self.started = time.time()
         self.apps: dict[str, AppFunc] = {}
+        # Set by SimSwitch: the endpoints that dialed legs reach, and the switch itself (for
+        # the outbound ``socket`` application, which opens a listener).
+        self.owner: SimSwitch | None = None
+        self.phones: Phones | None = None
+        self.far_ends: FarEnds | None = None
         self.endpoints: dict[str, Callable[[str, dict[str, str]], Awaitable[object]]] = {}
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -514,10 +530,10 @@ class SwitchCore:
             a,
             before=[("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)],
         )
-        for rec in a.extra.get("recordings", {}).values():
-            rec.setdefault("bridged_at", time.monotonic())
-        for rec in b.extra.get("recordings", {}).values():
-            rec.setdefault("bridged_at", time.monotonic())
+        for leg in (a, b):
+            for rec in leg.extra.get("recordings", {}).values():
+                if rec.bridged_at is None:
+                    rec.bridged_at = time.monotonic()
 
     def unbridge(self, leaving: Channel, staying: Channel) -> None:
         a, b = (leaving, staying) if leaving.other_type == "originatee" else (staying, leaving)
@@ -611,12 +627,9 @@ class SwitchCore:
         file = Path(path)
         if not file.is_absolute():
             file = self.recordings_dir / file
-        recs: dict[str, dict[str, object]] = ch.extra.setdefault("recordings", {})
+        recs: dict[str, ActiveRecording] = ch.extra.setdefault("recordings", {})
         now = time.monotonic()
-        rec: dict[str, object] = {"path": file, "started": now}
-        if ch.other_uuid:
-            rec["bridged_at"] = now
-        recs[str(file)] = rec
+        recs[str(file)] = ActiveRecording(file, now, now if ch.other_uuid else None)
         self.fire_channel("RECORD_START", ch, after=[("Record-File-Path", str(file))])
         if limit:
             self.spawn(self._record_limit(ch, str(file), limit))
@@ -627,23 +640,21 @@ class SwitchCore:
         self.stop_recording(ch, key, "success-maxtime")
 
     def stop_recording(self, ch: Channel, path: str | None, cause: str = "success") -> bool:
-        recs: dict[str, dict[str, object]] = ch.extra.get("recordings", {})
+        recs: dict[str, ActiveRecording] = ch.extra.get("recordings", {})
         keys = list(recs) if path in (None, "all") else [k for k in recs if k.endswith(path or "")]
         if not keys:
             return False
         for key in keys:
             rec = recs.pop(key)
-            started = float(rec["started"])  # type: ignore[arg-type]
-            elapsed = (time.monotonic() - started) / self.time_scale
-            bridged = rec.get("bridged_at")
-            bridged_from = None if bridged is None else (float(bridged) - started) / self.time_scale  # type: ignore[arg-type]
-            path_obj = rec["path"]
-            assert isinstance(path_obj, Path)
-            write_stereo_wav(path_obj, elapsed, bridged_from)
+            elapsed = (time.monotonic() - rec.started) / self.time_scale
+            bridged_from = (
+                None if rec.bridged_at is None else (rec.bridged_at - rec.started) / self.time_scale
+            )
+            write_stereo_wav(rec.path, elapsed, bridged_from)
             self.fire_channel(
                 "RECORD_STOP",
                 ch,
-                after=[("Record-File-Path", str(path_obj)), ("Record-Completion-Cause", cause)],
+                after=[("Record-File-Path", str(rec.path)), ("Record-Completion-Cause", cause)],
             )
         return True
 
