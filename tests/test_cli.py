@@ -47,7 +47,7 @@ def sim_port(tmp_path: Path) -> Iterator[int]:
             "--password",
             "Pw1",
             "--time-scale",
-            "0.05",
+            "1",
             "--recordings-dir",
             str(tmp_path / "rec"),
         ],
@@ -144,3 +144,14 @@ def test_bad_settings_file_is_reported(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "esl.port" in result.stderr
+
+
+def test_scripting_endpoints_from_the_shell(sim_port: int) -> None:
+    assert _esl(sim_port, "sim_phone 1000@default answer 0.5").stdout == (
+        "+OK 1000@default answer 0.5\n"
+    )
+    placed = _esl(sim_port, "sim_call 4705 4951234567 Ivan pstn 60")
+    assert placed.returncode == 0, placed.stderr
+    uuid = placed.stdout.split()[1]
+    assert _esl(sim_port, f"uuid_exists {uuid}").stdout == "true\n"
+    assert _esl(sim_port, f"sim_hangup {uuid}").stdout == "+OK\n"

@@ -177,10 +177,25 @@ class InboundClient:
         conn.start()
         try:
             self.state = ConnectionState.AUTHENTICATING
+            closed: asyncio.Future[None] = asyncio.ensure_future(conn.wait_closed())
+            waiters: set[asyncio.Future[Frame] | asyncio.Future[None]] = {greeting, closed}
             try:
-                await asyncio.wait_for(asyncio.shield(greeting), self.connect_timeout)
-            except TimeoutError as exc:
-                raise EslConnectionError(f"{self.name}: no auth/request greeting") from exc
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.connect_timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                closed.cancel()
+            if not greeting.done():
+                # Not an event socket (garbage, or a server that closed on us): say so now.
+                reason = conn.close_reason
+                if reason is not None:
+                    raise EslConnectionError(
+                        f"{self.name}: no auth/request greeting: {reason}"
+                    ) from reason
+                raise EslConnectionError(f"{self.name}: no auth/request greeting")
+            greeting.result()
             if self.user is None:
                 reply = await conn.send(f"auth {self._password}", timeout=self.connect_timeout)
             else:

@@ -76,6 +76,7 @@ class EslConnection:
         self._dispatch_task: asyncio.Task[None] | None = None
         self.name = name
         self.disconnect_notice: Frame | None = None
+        self.close_reason: EslError | None = None
         self.lingering = False
 
     def start(self) -> None:
@@ -201,6 +202,7 @@ class EslConnection:
     def _finish(self, reason: EslError) -> None:
         if self._closed.done():
             return
+        self.close_reason = reason
         self._closed.set_result(None)
         while self._pending:
             _, fut = self._pending.popleft()

@@ -260,3 +260,20 @@ async def test_acl_rejection_is_an_auth_error() -> None:
         cli = InboundClient("127.0.0.1", sim.port, "ClueCon")
         with pytest.raises(EslAuthError, match="refused this address"):
             await cli.connect()
+
+
+async def test_a_server_speaking_something_else_fails_fast_and_clearly() -> None:
+    async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    server = await asyncio.start_server(http, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        cli = InboundClient("127.0.0.1", port, "ClueCon", connect_timeout=30)
+        with pytest.raises(EslConnectionError, match="malformed ESL header line"):
+            await asyncio.wait_for(cli.connect(), 10)
+    finally:
+        server.close()
+        await server.wait_closed()

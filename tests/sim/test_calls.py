@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import wave
 from collections.abc import AsyncIterator
@@ -283,3 +284,47 @@ async def test_transferring_the_agent_leg_lets_the_caller_continue(
     assert call.hangup_cause == "NORMAL_CLEARING"
     assert await esl.api(f"uuid_exists {agent}") == "true"
     await esl.api(f"uuid_kill {agent}")
+
+
+async def test_originate_into_a_dialplan_extension(switch: SimSwitch, esl: InboundClient) -> None:
+    switch.phones.register("1000", "default", answer_after=0.2)
+    reply = await esl.api("originate user/1000@default 4701 XML captures")
+    assert reply.startswith("+OK ")
+    uuid = reply.split()[1]
+    parked = esl.wait_for_event("CHANNEL_PARK", uuid=uuid, timeout=10)
+    await parked  # answer, playback, park: the captures' extension 4701
+    assert await esl.api(f"uuid_getvar {uuid} current_application") == "park"
+    assert await esl.api("originate user/1000@default 0000 XML captures") == (
+        "-ERR NO_ROUTE_DESTINATION\n"
+    )
+
+
+async def test_dialplan_set_export_pre_answer_and_hangup(
+    switch: SimSwitch, esl: InboundClient, tmp_path: Path
+) -> None:
+    (tmp_path / "dialplan" / "more.xml").write_text(
+        """<include><context name="public">
+        <extension name="closed">
+          <condition field="destination_number" expression="^(5555)$">
+            <action application="set" data="office=${destination_number}-closed"/>
+            <action application="export" data="campaign=autumn"/>
+            <action application="pre_answer"/>
+            <action application="hangup" data="USER_BUSY"/>
+          </condition>
+        </extension></context></include>"""
+    )
+    assert await esl.api("reloadxml") == "+OK [Success]\n"
+    call = await switch.callers.dial("5555", caller_number="42")
+    events = collect(esl, call.uuid)
+    await call.wait_hangup()
+    assert call.hangup_cause == "USER_BUSY"
+    assert not call.answered
+    for _ in range(100):
+        if any(e.name == "CHANNEL_HANGUP_COMPLETE" for e in events):
+            break
+        await asyncio.sleep(0.02)
+    complete = next(e for e in events if e.name == "CHANNEL_HANGUP_COMPLETE")
+    assert complete.variable("office") == "5555-closed"
+    assert complete.variable("campaign") == "autumn"
+    assert "CHANNEL_PROGRESS_MEDIA" in [e.name for e in events]
+    assert complete.get("Answer-State") == "hangup"
