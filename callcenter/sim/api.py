@@ -418,8 +418,9 @@ class ApiCommands:
         ch = self.core.find(args.split()[0]) if args else None
         if ch is None:
             return "-ERR No such channel!\n"
-        ch.extra["break"] = True
-        self.core.poke(ch)
+        if ch.extra.get("playing"):
+            ch.extra["break"] = True
+            self.core.poke(ch)
         return "+OK\n"
 
     async def _uuid_record(self, args: str, _listener: Listener | None) -> str:

@@ -29,6 +29,8 @@ def playback_seconds(core: SwitchCore, path: str) -> float:
         if loops and int(loops.group(1)) < 0:
             return 3600.0
         return total or core.default_playback_seconds
+    if path.startswith("local_stream://"):
+        return 3600.0  # music on hold plays until something stops it
     if path.startswith("silence_stream://"):
         ms = path[len("silence_stream://") :].split(",")[0]
         return float(ms) / 1000 if ms.lstrip("-").isdigit() and int(ms) > 0 else 3600.0
@@ -65,12 +67,14 @@ async def play_file(core: SwitchCore, ch: Channel, path: str) -> str:
     extra = [("Playback-File-Type", kind), ("Playback-File-Path", path)]
     core.fire_channel("PLAYBACK_START", ch, after=extra)
     status = "done"
+    ch.extra["playing"] = ch.extra.get("playing", 0) + 1
     try:
-        await core.wait(ch, playback_seconds(core, path))
+        await core.wait(ch, playback_seconds(core, path), media=True)
     except Interrupt:
         status = "break"
         raise
     finally:
+        ch.extra["playing"] -= 1
         core.fire_channel("PLAYBACK_STOP", ch, after=[*extra, ("Playback-Status", status)])
         ch.variables["playback_last_offset_pos"] = "0"
     return "FILE PLAYED"
@@ -84,6 +88,8 @@ async def _playback(core: SwitchCore, ch: Channel, data: str) -> str | None:
     except Interrupt as exc:
         if exc.reason == "hangup":
             return "FILE PLAYED"
+        if exc.reason == "break":
+            return "PLAYBACK_BREAK"  # the dialplan goes on after a uuid_break
         raise
 
 

@@ -357,6 +357,9 @@ class SwitchCore:
             return
         data = expand_variables(arg or "", lambda n: ch.variables.get(n) or self.global_vars.get(n))
         app_uuid = event_uuid or str(uuidlib.uuid4())
+        # A sendmsg can run an application inside another (playback during park): restore the
+        # outer one afterwards.
+        outer = (ch.current_app, ch.extra.get("app_data"))
         ch.variables["current_application"] = app
         if data:
             ch.variables["current_application_data"] = data
@@ -380,11 +383,20 @@ class SwitchCore:
         self.fire_channel(
             "CHANNEL_EXECUTE_COMPLETE", ch, after=[*extra, ("Application-Response", final)]
         )
-        ch.current_app = None
+        ch.current_app, ch.extra["app_data"] = outer
+        if outer[0] is not None:
+            ch.variables["current_application"] = outer[0]
 
     # -- waiting inside applications ------------------------------------------------------------
 
-    async def wait(self, ch: Channel, seconds: float | None, *, breakable: bool = True) -> None:
+    async def wait(
+        self,
+        ch: Channel,
+        seconds: float | None,
+        *,
+        breakable: bool = True,
+        media: bool = False,
+    ) -> None:
         """Let time pass on a channel while handling its messages.
 
         Returns when ``seconds`` (simulated) have passed; raises ``Interrupt`` on hangup, or when
@@ -397,7 +409,8 @@ class SwitchCore:
                 raise Interrupt("hangup")
             if breakable and ch.extra.get("next") is not None:
                 raise Interrupt("taken")
-            if breakable and ch.extra.pop("break", False):
+            # uuid_break stops what a channel plays, not what it waits for (park, sleep).
+            if breakable and media and ch.extra.pop("break", False):
                 raise Interrupt("break")
             timeout = None if deadline is None else deadline - loop.time()
             if timeout is not None and timeout <= 0:

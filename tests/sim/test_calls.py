@@ -328,3 +328,31 @@ async def test_dialplan_set_export_pre_answer_and_hangup(
     assert complete.variable("campaign") == "autumn"
     assert "CHANNEL_PROGRESS_MEDIA" in [e.name for e in events]
     assert complete.get("Answer-State") == "hangup"
+
+
+async def test_uuid_break_stops_music_on_hold_and_the_dialplan_goes_on(
+    switch: SimSwitch, esl: InboundClient, tmp_path: Path
+) -> None:
+    (tmp_path / "dialplan" / "moh.xml").write_text(
+        """<include><context name="public">
+        <extension name="hold">
+          <condition field="destination_number" expression="^6000$">
+            <action application="answer"/>
+            <action application="playback" data="local_stream://moh"/>
+            <action application="park"/>
+          </condition>
+        </extension></context></include>"""
+    )
+    assert await esl.api("reloadxml") == "+OK [Success]\n"
+    started = esl.wait_for_event("PLAYBACK_START", timeout=10)
+    call = await switch.callers.dial("6000", caller_number="1")
+    await started
+    stopped = esl.wait_for_event("PLAYBACK_STOP", uuid=call.uuid, timeout=10)
+    parked = esl.wait_for_event("CHANNEL_PARK", uuid=call.uuid, timeout=10)
+    assert await esl.api(f"uuid_break {call.uuid}") == "+OK\n"
+    assert (await stopped).get("Playback-Status") == "break"
+    await parked
+    # A break on a parked channel with nothing playing changes nothing.
+    assert await esl.api(f"uuid_break {call.uuid}") == "+OK\n"
+    assert await esl.api(f"uuid_getvar {call.uuid} current_application") == "park"
+    await call.hangup()
