@@ -1,0 +1,64 @@
+"""What the ACD stores: agents, queues, tiers, waiting calls, in contact-center words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["AgentStatus", "Offer", "QueueConfig", "Strategy", "WaitingCall"]
+
+
+class AgentStatus(StrEnum):
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    ON_BREAK = "on_break"
+    RESERVED = "reserved"  # an offer is ringing the agent's phone
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+class Strategy(StrEnum):
+    """mod_callcenter's strategies (ring-all and ring-progressively offer to several agents)."""
+
+    LONGEST_IDLE = "longest-idle-agent"
+    ROUND_ROBIN = "round-robin"
+    TOP_DOWN = "top-down"
+    LEAST_TALK_TIME = "agent-with-least-talk-time"
+    FEWEST_CALLS = "agent-with-fewest-calls"
+    SEQUENTIAL = "sequentially-by-agent-order"
+    RANDOM = "random"
+    RING_ALL = "ring-all"
+    RING_PROGRESSIVELY = "ring-progressively"
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    name: str
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    wrap_up_seconds: float = 10.0
+    max_no_answer: int = 3
+    # A caller with priority p is served as if they had arrived p * priority_weight seconds
+    # earlier: a VIP jumps ahead, and anyone who waits long enough is served (no starvation).
+    priority_weight_seconds: float = 60.0
+    service_level_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class WaitingCall:
+    call_id: str
+    queue: str
+    caller_number: str = ""
+    caller_name: str = ""
+    priority: int = 0
+    skills: dict[str, int] = field(default_factory=dict)  # skill -> minimum proficiency
+    enqueued_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A waiting call matched with a reserved agent (one atomic step in Redis)."""
+
+    call_id: str
+    queue: str
+    agent: str
+    contact: str

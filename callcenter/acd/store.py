@@ -1,0 +1,329 @@
+"""The ACD's state in Redis: agents, queues, tiers, waiting calls, and atomic offers.
+
+Nothing here lives only in process memory: several controllers can share one Redis, and the
+Lua scripts in ``scripts.py`` make every decision that must not race (reserving an agent for a
+call) one atomic step. Every change is appended to the tenant's event Stream.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from callcenter.acd.errors import UnknownAgentError, UnknownQueueError, WrongAgentStateError
+from callcenter.acd.keys import Keys
+from callcenter.acd.model import AgentStatus, Offer, QueueConfig, Strategy, WaitingCall
+from callcenter.acd.scripts import RESERVE, SET_STATUS
+
+__all__ = ["AcdStore"]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class AcdStore:
+    def __init__(self, redis: Redis, tenant: str, *, reserve_seconds: float = 30.0) -> None:
+        self.redis = redis
+        self.keys = Keys(tenant)
+        self.reserve_ms = int(reserve_seconds * 1000)
+        self._set_status = redis.register_script(SET_STATUS)
+        self._reserve = redis.register_script(RESERVE)
+
+    # -- configuration --------------------------------------------------------------------------
+
+    async def put_queue(self, queue: QueueConfig) -> None:
+        k = self.keys
+        await self.redis.hset(
+            k.queue(queue.name),
+            mapping={
+                "strategy": queue.strategy.value,
+                "wrap_up_ms": int(queue.wrap_up_seconds * 1000),
+                "max_no_answer": queue.max_no_answer,
+                "priority_weight_ms": int(queue.priority_weight_seconds * 1000),
+                "service_level_ms": int(queue.service_level_seconds * 1000),
+            },
+        )
+        await self.redis.sadd(k.queues, queue.name)
+
+    async def queue_config(self, name: str) -> QueueConfig:
+        data = await self.redis.hgetall(self.keys.queue(name))
+        if not data:
+            raise UnknownQueueError(name)
+        return QueueConfig(
+            name=name,
+            strategy=Strategy(data[b"strategy"].decode()),
+            wrap_up_seconds=int(data[b"wrap_up_ms"]) / 1000,
+            max_no_answer=int(data[b"max_no_answer"]),
+            priority_weight_seconds=int(data[b"priority_weight_ms"]) / 1000,
+            service_level_seconds=int(data[b"service_level_ms"]) / 1000,
+        )
+
+    async def put_agent(
+        self, agent: str, contact: str, skills: Mapping[str, int] | None = None
+    ) -> None:
+        """Add or update an agent. An existing agent keeps their state: a reload logs nobody out."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(k.agents, agent)
+            pipe.hset(k.agent(agent), "contact", contact)
+            pipe.hsetnx(k.agent(agent), "status", AgentStatus.LOGGED_OUT.value)
+            pipe.delete(k.agent_skills(agent))
+            if skills:
+                pipe.hset(k.agent_skills(agent), mapping=dict(skills))
+            await pipe.execute()
+
+    async def put_tier(self, queue: str, agent: str, level: int = 1, position: int = 1) -> None:
+        k = self.keys
+        if not await self.redis.sismember(k.queues, queue):
+            raise UnknownQueueError(queue)
+        if not await self.redis.sismember(k.agents, agent):
+            raise UnknownAgentError(agent)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(k.queue_tiers(queue), agent, f"{level}:{position}")
+            pipe.sadd(k.agent_queues(agent), queue)
+            await pipe.execute()
+        # Re-place the agent in the queue's idle set if they are available now.
+        if await self.status(agent) is AgentStatus.AVAILABLE:
+            await self._transition(agent, AgentStatus.AVAILABLE, expected="available")
+
+    # -- agent states ---------------------------------------------------------------------------
+
+    async def status(self, agent: str) -> AgentStatus:
+        value = await self.redis.hget(self.keys.agent(agent), "status")
+        if value is None:
+            raise UnknownAgentError(agent)
+        return AgentStatus(value.decode())
+
+    async def agent(self, agent: str) -> dict[str, str]:
+        data = await self.redis.hgetall(self.keys.agent(agent))
+        if not data:
+            raise UnknownAgentError(agent)
+        return {key.decode(): value.decode() for key, value in data.items()}
+
+    async def _transition(
+        self,
+        agent: str,
+        status: AgentStatus,
+        *,
+        expected: str = "",
+        fields: Mapping[str, str | int] | None = None,
+    ) -> AgentStatus:
+        args: list[str | int | float] = [
+            agent,
+            status.value,
+            _now_ms(),
+            random.randint(0, 10**12),
+            expected,
+        ]
+        for name, value in (fields or {}).items():
+            args += [name, value]
+        try:
+            previous = await self._set_status(keys=[self.keys.base], args=args)
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith("UNKNOWN_AGENT"):
+                raise UnknownAgentError(agent) from exc
+            if text.startswith("WRONG_STATE"):
+                raise WrongAgentStateError(
+                    f"agent {agent!r} cannot go {status.value}: {text.split(' ', 1)[1]}"
+                ) from exc
+            raise
+        return AgentStatus(previous.decode() if isinstance(previous, bytes) else previous)
+
+    async def login(self, agent: str, contact: str | None = None) -> None:
+        """Log in (on break until ready, as agents do when they sit down)."""
+        fields: dict[str, str | int] = {"reason": "login", "no_answer": 0}
+        if contact:
+            fields["contact"] = contact
+        await self._transition(agent, AgentStatus.ON_BREAK, expected="logged_out", fields=fields)
+
+    async def ready(self, agent: str) -> None:
+        await self._transition(
+            agent,
+            AgentStatus.AVAILABLE,
+            expected="on_break,wrap_up,available",
+            fields={"reason": ""},
+        )
+
+    async def take_break(self, agent: str, reason: str = "break") -> None:
+        await self._transition(
+            agent,
+            AgentStatus.ON_BREAK,
+            expected="available,on_break,wrap_up",
+            fields={"reason": reason},
+        )
+
+    async def logout(self, agent: str) -> None:
+        await self._transition(
+            agent,
+            AgentStatus.LOGGED_OUT,
+            expected="available,on_break,wrap_up,logged_out",
+            fields={"reason": ""},
+        )
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    async def enqueue(self, call: WaitingCall) -> None:
+        """Put a caller in the queue; priority moves them ahead by ``priority_weight`` each."""
+        config = await self.queue_config(call.queue)
+        enqueued = call.enqueued_ms or _now_ms()
+        score = enqueued - int(call.priority * config.priority_weight_seconds * 1000)
+        k = self.keys
+        skills = ",".join(f"{s}={lvl}" for s, lvl in sorted(call.skills.items()))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                k.call(call.call_id),
+                mapping={
+                    "queue": call.queue,
+                    "state": "waiting",
+                    "caller_number": call.caller_number,
+                    "caller_name": call.caller_name,
+                    "priority": call.priority,
+                    "skills": skills,
+                    "enqueued_ms": enqueued,
+                    "score": score,
+                },
+            )
+            pipe.zadd(k.queue_calls(call.queue), {call.call_id: score})
+            pipe.xadd(
+                k.events,
+                {
+                    "type": "call",
+                    "call": call.call_id,
+                    "queue": call.queue,
+                    "state": "waiting",
+                    "ts": enqueued,
+                },
+                maxlen=100_000,
+                approximate=True,
+            )
+            await pipe.execute()
+
+    async def waiting(self, queue: str) -> list[str]:
+        return [c.decode() for c in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1)]
+
+    async def reserve(self, queue: str, *, ring_all_limit: int = 50) -> Offer | list[Offer] | None:
+        """Match the best waiting call with the best available agent(s), atomically."""
+        config = await self.queue_config(queue)
+        many = config.strategy in (Strategy.RING_ALL, Strategy.RING_PROGRESSIVELY)
+        result = await self._reserve(
+            keys=[self.keys.base],
+            args=[queue, _now_ms(), self.reserve_ms, ring_all_limit if many else 1, 10, 200],
+        )
+        if not result:
+            return None
+        call = result[0].decode()
+        offers = [
+            Offer(call, queue, result[i].decode(), result[i + 1].decode())
+            for i in range(1, len(result), 2)
+        ]
+        return offers if many else offers[0]
+
+    async def answered(self, agent: str, call_id: str) -> None:
+        """The agent picked up: on call. Other agents rung for the same call are released."""
+        await self._transition(
+            agent,
+            AgentStatus.ON_CALL,
+            expected="reserved",
+            fields={
+                "reserved_for": "",
+                "reserved_until": "",
+                "call": call_id,
+                "no_answer": 0,
+                "answered_ms": _now_ms(),
+            },
+        )
+        await self.redis.hset(
+            self.keys.call(call_id), mapping={"state": "answered", "agent": agent}
+        )
+
+    async def not_answered(self, agent: str, call_id: str, *, requeue: bool = True) -> bool:
+        """The offer failed (no answer, rejected, busy). The caller keeps their place.
+
+        Returns True when the agent reached the queue's max-no-answer and went on break.
+        """
+        data = await self.agent(agent)
+        queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
+        limit = (await self.queue_config(queue)).max_no_answer if queue else 3
+        misses = int(data.get("no_answer", "0")) + 1
+        to_break = limit > 0 and misses >= limit
+        await self._transition(
+            agent,
+            AgentStatus.ON_BREAK if to_break else AgentStatus.AVAILABLE,
+            expected="reserved",
+            fields={
+                "reserved_for": "",
+                "reserved_until": "",
+                "no_answer": misses,
+                "reason": "no answer" if to_break else "",
+            },
+        )
+        if requeue:
+            await self.requeue(call_id)
+        return to_break
+
+    async def requeue(self, call_id: str) -> None:
+        """Back in the queue with the original score (the caller keeps their place)."""
+        data = await self.redis.hgetall(self.keys.call(call_id))
+        if not data or data.get(b"state") in (b"abandoned", b"answered"):
+            return
+        queue = data[b"queue"].decode()
+        await self.redis.hset(self.keys.call(call_id), "state", "waiting")
+        await self.redis.zadd(self.keys.queue_calls(queue), {call_id: int(data[b"score"])})
+
+    async def abandon(self, call_id: str) -> list[str]:
+        """The caller hung up while waiting or ringing: out of the queue, agents released."""
+        data = await self.redis.hgetall(self.keys.call(call_id))
+        if not data:
+            return []
+        queue = data[b"queue"].decode()
+        await self.redis.zrem(self.keys.queue_calls(queue), call_id)
+        await self.redis.hset(self.keys.call(call_id), "state", "abandoned")
+        released = []
+        for agent in (data.get(b"agents") or b"").decode().split(","):
+            if agent and await self.status(agent) is AgentStatus.RESERVED:
+                await self._transition(
+                    agent,
+                    AgentStatus.AVAILABLE,
+                    expected="reserved",
+                    fields={"reserved_for": "", "reserved_until": ""},
+                )
+                released.append(agent)
+        return released
+
+    async def hung_up(self, agent: str, call_id: str, talk_seconds: float) -> None:
+        """The call ended: wrap-up for the queue's time, talk time and calls counted."""
+        queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
+        wrap_ms = int((await self.queue_config(queue)).wrap_up_seconds * 1000) if queue else 0
+        data = await self.agent(agent)
+        await self._transition(
+            agent,
+            AgentStatus.WRAP_UP,
+            expected="on_call",
+            fields={
+                "call": "",
+                "talk_ms": int(data.get("talk_ms", "0")) + int(talk_seconds * 1000),
+                "calls": int(data.get("calls", "0")) + 1,
+                "ready_at": _now_ms() + wrap_ms,
+                "idle_since": _now_ms(),
+            },
+        )
+        await self.redis.hset(self.keys.call(call_id), "state", "ended")
+
+    async def finish_wrap_ups(self) -> list[str]:
+        """Agents whose wrap-up time is over become available (called by the controller's tick)."""
+        due = await self.redis.zrangebyscore(self.keys.wrap_up, 0, _now_ms())
+        done = []
+        for raw in due:
+            agent = raw.decode()
+            try:
+                await self._transition(agent, AgentStatus.AVAILABLE, expected="wrap_up")
+                done.append(agent)
+            except WrongAgentStateError:
+                await self.redis.zrem(self.keys.wrap_up, agent)
+        return done

@@ -1,0 +1,245 @@
+"""The ACD state in a real Redis: agent states, strategies, skills, priorities, atomic offers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from callcenter.acd.errors import UnknownAgentError, UnknownQueueError, WrongAgentStateError
+from callcenter.acd.model import AgentStatus, Offer, QueueConfig, Strategy, WaitingCall
+from callcenter.acd.store import AcdStore
+
+
+async def setup_queue(store: AcdStore, strategy: Strategy, agents: list[str], **queue: Any) -> None:
+    await store.put_queue(QueueConfig("support", strategy, **queue))
+    for position, agent in enumerate(agents, 1):
+        await store.put_agent(agent, f"user/{agent}@default")
+        await store.put_tier("support", agent, level=1, position=position)
+
+
+async def one(store: AcdStore, queue: str = "support") -> Offer:
+    offer = await store.reserve(queue)
+    assert isinstance(offer, Offer)
+    return offer
+
+
+async def test_agent_state_machine_and_events(store: AcdStore, redis: Redis) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["1000"])
+    assert await store.status("1000") is AgentStatus.LOGGED_OUT
+    await store.login("1000")
+    assert await store.status("1000") is AgentStatus.ON_BREAK
+    with pytest.raises(WrongAgentStateError, match="is on_break"):
+        await store.login("1000")  # logging in twice
+    await store.ready("1000")
+    await store.take_break("1000", "lunch")
+    assert (await store.agent("1000"))["reason"] == "lunch"
+    await store.logout("1000")
+    events = await redis.xrange(store.keys.events)
+    statuses = [e[1][b"status"].decode() for e in events if e[1][b"type"] == b"agent"]
+    assert statuses == ["on_break", "available", "on_break", "logged_out"]
+    with pytest.raises(UnknownAgentError, match="no agent 'ghost'"):
+        await store.ready("ghost")
+    with pytest.raises(UnknownQueueError):
+        await store.enqueue(WaitingCall("c1", "nowhere"))
+
+
+async def test_a_reload_keeps_agents_logged_in(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["1000"])
+    await store.login("1000")
+    await store.ready("1000")
+    await store.put_agent("1000", "user/1000@default", {"english": 5})
+    assert await store.status("1000") is AgentStatus.AVAILABLE
+
+
+async def test_no_agent_no_offer_and_calls_keep_their_order(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["1000"])
+    for n in range(3):
+        await store.enqueue(WaitingCall(f"c{n}", "support", enqueued_ms=1000 + n))
+    assert await store.reserve("support") is None
+    await store.login("1000")
+    await store.ready("1000")
+    offer = await one(store)
+    assert (offer.call_id, offer.agent, offer.contact) == ("c0", "1000", "user/1000@default")
+    assert await store.status("1000") is AgentStatus.RESERVED
+    assert await store.waiting("support") == ["c1", "c2"]
+    assert await store.reserve("support") is None  # the only agent is reserved
+
+
+async def test_longest_idle_agent_first(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a", "b", "c"])
+    for agent in ("b", "c", "a"):
+        await store.login(agent)
+        await store.ready(agent)
+        await asyncio.sleep(0.002)
+    order = []
+    for n in range(3):
+        await store.enqueue(WaitingCall(f"c{n}", "support"))
+        order.append((await one(store)).agent)
+    assert order == ["b", "c", "a"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [(Strategy.TOP_DOWN, ["a", "b", "c"]), (Strategy.SEQUENTIAL, ["a", "b", "c"])],
+)
+async def test_order_by_tier_position(
+    store: AcdStore, strategy: Strategy, expected: list[str]
+) -> None:
+    await setup_queue(store, strategy, ["a", "b", "c"])
+    for agent in ("c", "b", "a"):
+        await store.login(agent)
+        await store.ready(agent)
+    got = []
+    for n in range(3):
+        await store.enqueue(WaitingCall(f"c{n}", "support"))
+        got.append((await one(store)).agent)
+    assert got == expected
+
+
+async def test_lower_tier_level_is_tried_first(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["backup", "main"])
+    await store.put_tier("support", "backup", level=2, position=1)
+    for agent in ("backup", "main"):
+        await store.login(agent)
+        await store.ready(agent)
+    await store.enqueue(WaitingCall("c1", "support"))
+    assert (await one(store)).agent == "main"
+
+
+async def test_fewest_calls_and_least_talk_time(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.FEWEST_CALLS, ["busy", "fresh"])
+    for agent in ("busy", "fresh"):
+        await store.login(agent)
+        await store.ready(agent)
+    # "busy" takes a call, wraps up and comes back: "fresh" now has fewer calls.
+    await store.enqueue(WaitingCall("c1", "support"))
+    first = await one(store)
+    await store.answered(first.agent, "c1")
+    await store.hung_up(first.agent, "c1", talk_seconds=30)
+    await store.ready(first.agent)
+    await store.enqueue(WaitingCall("c2", "support"))
+    assert (await one(store)).agent != first.agent
+
+
+async def test_round_robin_rotates(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.ROUND_ROBIN, ["a", "b"])
+    for agent in ("a", "b"):
+        await store.login(agent)
+        await store.ready(agent)
+    seen = []
+    for n in range(4):
+        await store.enqueue(WaitingCall(f"c{n}", "support"))
+        offer = await one(store)
+        seen.append(offer.agent)
+        await store.not_answered(offer.agent, offer.call_id, requeue=False)
+        await asyncio.sleep(0.002)
+    assert seen[0] != seen[1] and seen[0] == seen[2] and seen[1] == seen[3]
+
+
+async def test_ring_all_reserves_every_available_agent(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.RING_ALL, ["a", "b", "c"])
+    for agent in ("a", "b"):
+        await store.login(agent)
+        await store.ready(agent)
+    await store.enqueue(WaitingCall("c1", "support"))
+    offers = await store.reserve("support")
+    assert isinstance(offers, list)
+    assert sorted(o.agent for o in offers) == ["a", "b"]
+    await store.answered("a", "c1")
+    assert await store.abandon("c1") == ["b"]  # released when another agent answered
+
+
+async def test_skills_and_proficiency(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["en", "fr"])
+    await store.put_agent("en", "user/en@default", {"english": 8})
+    await store.put_agent("fr", "user/fr@default", {"french": 9, "english": 3})
+    for agent in ("en", "fr"):
+        await store.login(agent)
+        await store.ready(agent)
+    await store.enqueue(WaitingCall("needs-french", "support", skills={"french": 5}))
+    await store.enqueue(WaitingCall("needs-good-english", "support", skills={"english": 5}))
+    got = {(await one(store)).call_id: None, (await one(store)).call_id: None}
+    assert set(got) == {"needs-french", "needs-good-english"}
+    assert (await store.agent("fr"))["reserved_for"] == "needs-french"
+    assert (await store.agent("en"))["reserved_for"] == "needs-good-english"
+    await store.enqueue(WaitingCall("needs-german", "support", skills={"german": 1}))
+    assert await store.reserve("support") is None
+
+
+async def test_vip_jumps_ahead_but_waiting_raises_priority(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"], priority_weight_seconds=60)
+    await store.enqueue(WaitingCall("old", "support", enqueued_ms=1_000_000))
+    await store.enqueue(WaitingCall("new", "support", enqueued_ms=1_000_000 + 30_000))
+    await store.enqueue(WaitingCall("vip", "support", priority=1, enqueued_ms=1_000_000 + 30_000))
+    # VIP arrived 30 s after "old" but counts as 60 s earlier; "new" stays behind "old".
+    await store.enqueue(WaitingCall("ancient", "support", enqueued_ms=1_000_000 - 120_000))
+    assert await store.waiting("support") == ["ancient", "vip", "old", "new"]
+
+
+async def test_no_answer_keeps_the_place_and_max_no_answer_breaks(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"], max_no_answer=2)
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("first", "support", enqueued_ms=1))
+    await store.enqueue(WaitingCall("second", "support", enqueued_ms=2))
+    offer = await one(store)
+    assert await store.not_answered("a", offer.call_id) is False
+    assert await store.waiting("support") == ["first", "second"]
+    offer = await one(store)
+    assert offer.call_id == "first"
+    assert await store.not_answered("a", offer.call_id) is True
+    agent = await store.agent("a")
+    assert (agent["status"], agent["reason"]) == ("on_break", "no answer")
+
+
+async def test_abandon_releases_a_ringing_agent_at_once(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"])
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support"))
+    await one(store)
+    assert await store.abandon("c1") == ["a"]
+    assert await store.status("a") is AgentStatus.AVAILABLE
+    await store.requeue("c1")  # a late no-answer must not bring an abandoned call back
+    assert await store.waiting("support") == []
+
+
+async def test_wrap_up_then_available(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"], wrap_up_seconds=0.05)
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support"))
+    await one(store)
+    await store.answered("a", "c1")
+    await store.hung_up("a", "c1", talk_seconds=12.5)
+    assert await store.status("a") is AgentStatus.WRAP_UP
+    agent = await store.agent("a")
+    assert (agent["calls"], agent["talk_ms"]) == ("1", "12500")
+    for _ in range(100):
+        if await store.finish_wrap_ups():
+            break
+        await asyncio.sleep(0.01)
+    assert await store.status("a") is AgentStatus.AVAILABLE
+
+
+async def test_concurrent_controllers_never_double_assign(store: AcdStore, redis: Redis) -> None:
+    agents = [f"a{n}" for n in range(20)]
+    await setup_queue(store, Strategy.LONGEST_IDLE, agents)
+    for agent in agents:
+        await store.login(agent)
+        await store.ready(agent)
+    for n in range(50):
+        await store.enqueue(WaitingCall(f"c{n}", "support"))
+    # Several "controllers" (separate stores, each with its own connection) race for offers.
+    port = redis.connection_pool.connection_kwargs["port"]
+    others = [AcdStore(Redis(port=port), store.keys.tenant) for _ in range(4)]
+    results = await asyncio.gather(*(s.reserve("support") for s in others * 10))
+    offers = [r for r in results if isinstance(r, Offer)]
+    assert len(offers) == 20
+    assert len({o.agent for o in offers}) == 20
+    assert len({o.call_id for o in offers}) == 20
+    for other in others:
+        await other.redis.aclose()
