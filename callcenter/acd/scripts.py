@@ -98,7 +98,7 @@ return previous
 """
 )
 
-# KEYS[1] base. ARGV: queue, now_ms, reserve_ms, max_agents, calls_to_scan, agents_to_scan.
+# KEYS[1] base. ARGV: queue, now_ms, reserve_ms, ring_all_limit, calls_to_scan, agents_to_scan.
 # Takes the first waiting call (in score order) that some available agent can serve, reserves
 # the agent(s) and removes the call from the waiting set. Returns {call, agent, contact, ...}.
 RESERVE = (
@@ -109,7 +109,11 @@ local max_agents = tonumber(ARGV[4])
 local calls_to_scan, agents_to_scan = tonumber(ARGV[5]), tonumber(ARGV[6])
 local calls_key = base .. ':queue:' .. queue .. ':calls'
 local idle_key = base .. ':queue:' .. queue .. ':idle'
+local strategy = redis.call('HGET', base .. ':queue:' .. queue, 'strategy')
+if not strategy then return redis.error_reply('UNKNOWN_QUEUE ' .. queue) end
 if redis.call('ZCARD', idle_key) == 0 then return nil end
+-- Only ring-all and ring-progressively offer one call to several agents at once.
+if strategy ~= 'ring-all' and strategy ~= 'ring-progressively' then max_agents = 1 end
 
 local function can_serve(agent, needs)
   local a = agent_key(agent)

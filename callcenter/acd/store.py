@@ -207,22 +207,28 @@ class AcdStore:
     async def waiting(self, queue: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1)]
 
-    async def reserve(self, queue: str, *, ring_all_limit: int = 50) -> Offer | list[Offer] | None:
-        """Match the best waiting call with the best available agent(s), atomically."""
-        config = await self.queue_config(queue)
-        many = config.strategy in (Strategy.RING_ALL, Strategy.RING_PROGRESSIVELY)
-        result = await self._reserve(
-            keys=[self.keys.base],
-            args=[queue, _now_ms(), self.reserve_ms, ring_all_limit if many else 1, 10, 200],
-        )
+    async def reserve(self, queue: str, *, ring_all_limit: int = 50) -> list[Offer]:
+        """Match the best waiting call with the best available agent, atomically.
+
+        Returns no offer when nobody can be matched, one offer, or (ring-all and
+        ring-progressively) one offer per agent rung for the same call.
+        """
+        try:
+            result = await self._reserve(
+                keys=[self.keys.base],
+                args=[queue, _now_ms(), self.reserve_ms, ring_all_limit, 10, 200],
+            )
+        except ResponseError as exc:
+            if str(exc).startswith("UNKNOWN_QUEUE"):
+                raise UnknownQueueError(queue) from exc
+            raise
         if not result:
-            return None
+            return []
         call = result[0].decode()
-        offers = [
+        return [
             Offer(call, queue, result[i].decode(), result[i + 1].decode())
             for i in range(1, len(result), 2)
         ]
-        return offers if many else offers[0]
 
     async def answered(self, agent: str, call_id: str) -> None:
         """The agent picked up: on call. Other agents rung for the same call are released."""

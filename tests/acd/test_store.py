@@ -21,9 +21,9 @@ async def setup_queue(store: AcdStore, strategy: Strategy, agents: list[str], **
 
 
 async def one(store: AcdStore, queue: str = "support") -> Offer:
-    offer = await store.reserve(queue)
-    assert isinstance(offer, Offer)
-    return offer
+    offers = await store.reserve(queue)
+    assert len(offers) == 1
+    return offers[0]
 
 
 async def test_agent_state_machine_and_events(store: AcdStore, redis: Redis) -> None:
@@ -44,6 +44,12 @@ async def test_agent_state_machine_and_events(store: AcdStore, redis: Redis) -> 
         await store.ready("ghost")
     with pytest.raises(UnknownQueueError):
         await store.enqueue(WaitingCall("c1", "nowhere"))
+    with pytest.raises(UnknownQueueError, match="no queue 'nowhere'"):
+        await store.reserve("nowhere")
+    with pytest.raises(UnknownQueueError):
+        await store.put_tier("nowhere", "1000")
+    with pytest.raises(UnknownAgentError):
+        await store.put_tier("support", "ghost")
 
 
 async def test_a_reload_keeps_agents_logged_in(store: AcdStore) -> None:
@@ -58,14 +64,14 @@ async def test_no_agent_no_offer_and_calls_keep_their_order(store: AcdStore) -> 
     await setup_queue(store, Strategy.LONGEST_IDLE, ["1000"])
     for n in range(3):
         await store.enqueue(WaitingCall(f"c{n}", "support", enqueued_ms=1000 + n))
-    assert await store.reserve("support") is None
+    assert await store.reserve("support") == []
     await store.login("1000")
     await store.ready("1000")
     offer = await one(store)
     assert (offer.call_id, offer.agent, offer.contact) == ("c0", "1000", "user/1000@default")
     assert await store.status("1000") is AgentStatus.RESERVED
     assert await store.waiting("support") == ["c1", "c2"]
-    assert await store.reserve("support") is None  # the only agent is reserved
+    assert await store.reserve("support") == []  # the only agent is reserved
 
 
 async def test_longest_idle_agent_first(store: AcdStore) -> None:
@@ -146,7 +152,6 @@ async def test_ring_all_reserves_every_available_agent(store: AcdStore) -> None:
         await store.ready(agent)
     await store.enqueue(WaitingCall("c1", "support"))
     offers = await store.reserve("support")
-    assert isinstance(offers, list)
     assert sorted(o.agent for o in offers) == ["a", "b"]
     await store.answered("a", "c1")
     assert await store.abandon("c1") == ["b"]  # released when another agent answered
@@ -166,7 +171,7 @@ async def test_skills_and_proficiency(store: AcdStore) -> None:
     assert (await store.agent("fr"))["reserved_for"] == "needs-french"
     assert (await store.agent("en"))["reserved_for"] == "needs-good-english"
     await store.enqueue(WaitingCall("needs-german", "support", skills={"german": 1}))
-    assert await store.reserve("support") is None
+    assert await store.reserve("support") == []
 
 
 async def test_vip_jumps_ahead_but_waiting_raises_priority(store: AcdStore) -> None:
@@ -237,7 +242,7 @@ async def test_concurrent_controllers_never_double_assign(store: AcdStore, redis
     port = redis.connection_pool.connection_kwargs["port"]
     others = [AcdStore(Redis(port=port), store.keys.tenant) for _ in range(4)]
     results = await asyncio.gather(*(s.reserve("support") for s in others * 10))
-    offers = [r for r in results if isinstance(r, Offer)]
+    offers = [offer for result in results for offer in result]
     assert len(offers) == 20
     assert len({o.agent for o in offers}) == 20
     assert len({o.call_id for o in offers}) == 20
