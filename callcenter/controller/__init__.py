@@ -1,0 +1,1 @@
+"""The controller: reacts to the switch's events and drives calls through the ACD."""

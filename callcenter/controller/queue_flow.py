@@ -1,0 +1,250 @@
+"""Inbound queue calls, end to end: enqueue, offer, ring the agent, bridge, wrap-up.
+
+The dialplan parks a caller with the channel variable ``cc_queue`` set (optionally
+``cc_priority`` and ``cc_skills`` as ``skill=level,...``). From there:
+
+- CHANNEL_PARK with ``cc_queue``: the caller is enqueued and hears music on hold;
+- whenever a call waits and an agent is available, ``AcdStore.reserve`` matches them atomically,
+  and the agent's phone is rung with ``bgapi originate`` (the agent leg's UUID is chosen here and
+  stored with the call, so any controller can cancel it);
+- the agent answers: MOH stops, caller and agent are bridged, a stereo recording starts;
+  no answer: the agent is released (max-no-answer puts them on break) and the caller keeps
+  their place;
+- the caller hangs up while waiting or while the agent rings: abandoned, the ringing leg is
+  killed at once and the agent released;
+- the bridged call ends: the agent goes to wrap-up; a tick makes them available again.
+
+All state lives in Redis (``AcdStore``); this object only holds tasks in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid as uuidlib
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callcenter.acd.errors import AcdError
+from callcenter.acd.model import Offer, WaitingCall
+from callcenter.acd.store import AcdStore
+from callcenter.esl.client import InboundClient
+from callcenter.esl.commands import check_value
+from callcenter.esl.errors import EslError
+from callcenter.esl.events import Event
+
+__all__ = ["FlowSettings", "QueueCallFlow"]
+
+log = logging.getLogger("callcenter.controller")
+
+SUBSCRIPTIONS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_ANSWER")
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    ring_seconds: int = 20
+    moh: str = "local_stream://moh"
+    recordings_dir: Path = Path("var/recordings")
+    tick_seconds: float = 0.5
+
+
+def _originate_var(name: str, value: str) -> str:
+    """One ``{name=value}`` item; values with commas or spaces are quoted."""
+    check_value(name, value)
+    if "'" in value or "}" in value:
+        raise ValueError(f"{name} cannot hold a quote or a closing brace: {value!r}")
+    return f"{name}='{value}'" if ("," in value or " " in value) else f"{name}={value}"
+
+
+class QueueCallFlow:
+    def __init__(
+        self, esl: InboundClient, store: AcdStore, settings: FlowSettings | None = None
+    ) -> None:
+        self.esl = esl
+        self.store = store
+        self.settings = settings or FlowSettings()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatching: set[str] = set()
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.esl.on("CHANNEL_PARK", self._on_park)
+        self.esl.on("CHANNEL_HANGUP_COMPLETE", self._on_hangup)
+        await self.esl.subscribe(*SUBSCRIPTIONS)
+        self._ticker = asyncio.create_task(self._tick())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(
+            *self._tasks, *(t for t in [self._ticker] if t), return_exceptions=True
+        )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def _on_park(self, event: Event) -> None:
+        queue = event.variable("cc_queue")
+        uuid = event.unique_id
+        if not queue or not uuid or event.variable("cc_agent"):
+            return
+        data = await self.store.redis.hget(self.store.keys.call(uuid), "state")
+        if data is not None:
+            return  # already known (a park after MOH, or another controller took it)
+        skills: dict[str, int] = {}
+        for item in (event.variable("cc_skills") or "").split(","):
+            name, _, level = item.partition("=")
+            if name.strip():
+                skills[name.strip()] = int(level) if level.strip().isdigit() else 1
+        priority_text = event.variable("cc_priority") or "0"
+        call = WaitingCall(
+            call_id=uuid,
+            queue=queue,
+            caller_number=event.get("Caller-Caller-ID-Number") or "",
+            caller_name=event.get("Caller-Caller-ID-Name") or "",
+            priority=int(priority_text) if priority_text.lstrip("-").isdigit() else 0,
+            skills=skills,
+        )
+        try:
+            await self.store.enqueue(call)
+        except AcdError as exc:
+            log.error("queue_enqueue_failed uuid=%s queue=%s error=%s", uuid, queue, exc)
+            await self.esl.api(f"uuid_kill {uuid} NO_ROUTE_DESTINATION")
+            return
+        log.info("queue_enqueued uuid=%s queue=%s caller=%s", uuid, queue, call.caller_number)
+        await self.esl.api(f"uuid_broadcast {uuid} {self.settings.moh} aleg")
+        self._spawn(self.dispatch(queue))
+
+    async def _on_hangup(self, event: Event) -> None:
+        uuid = event.unique_id or ""
+        keys = self.store.keys
+        data = await self.store.redis.hgetall(keys.call(uuid))
+        if data:
+            await self._caller_gone(uuid, {k.decode(): v.decode() for k, v in data.items()})
+            return
+        call_id = event.variable("cc_call")
+        agent = event.variable("cc_agent")
+        if call_id and agent:
+            await self._agent_leg_gone(call_id, agent, event)
+
+    async def _caller_gone(self, call_id: str, call: dict[str, str]) -> None:
+        state = call.get("state")
+        if state in ("waiting", "offering"):
+            released = await self.store.abandon(call_id)
+            leg = call.get("agent_leg")
+            if leg:
+                await self.esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            log.info("queue_abandoned uuid=%s queue=%s released=%s", call_id, call.get("queue"),
+                     ",".join(released))  # fmt: skip
+            self._spawn(self.dispatch(call.get("queue", "")))
+        elif state == "answered":
+            await self._finish(call_id, call)
+
+    async def _agent_leg_gone(self, call_id: str, agent: str, event: Event) -> None:
+        data = await self.store.redis.hgetall(self.store.keys.call(call_id))
+        call = {k.decode(): v.decode() for k, v in data.items()}
+        if call.get("state") == "answered" and call.get("agent") == agent:
+            await self._finish(call_id, call)
+
+    async def _finish(self, call_id: str, call: dict[str, str]) -> None:
+        agent = call.get("agent", "")
+        # Only one of the two hangups (caller, agent leg) ends the call in the store.
+        claimed = await self.store.redis.hsetnx(self.store.keys.call(call_id), "ended_by", "x")
+        if not claimed:
+            return
+        answered = float(call.get("answered_at", "0") or 0)
+        talk = max(0.0, time.time() - answered) if answered else 0.0
+        with contextlib.suppress(AcdError):
+            await self.store.hung_up(agent, call_id, talk_seconds=talk)
+        log.info("queue_call_ended uuid=%s agent=%s talk=%.1f", call_id, agent, talk)
+
+    # -- matching and offers --------------------------------------------------------------------
+
+    async def dispatch(self, queue: str) -> None:
+        """Offer waiting calls to available agents until one side runs out."""
+        if not queue or queue in self._dispatching:
+            return
+        self._dispatching.add(queue)
+        try:
+            while True:
+                offers = await self.store.reserve(queue)
+                if not offers:
+                    return
+                for offer in offers:
+                    self._spawn(self._ring(offer))
+        except AcdError as exc:
+            log.error("queue_dispatch_failed queue=%s error=%s", queue, exc)
+        finally:
+            self._dispatching.discard(queue)
+
+    async def _ring(self, offer: Offer) -> None:
+        keys = self.store.keys
+        call = {
+            k.decode(): v.decode()
+            for k, v in (await self.store.redis.hgetall(keys.call(offer.call_id))).items()
+        }
+        leg = str(uuidlib.uuid4())
+        await self.store.redis.hset(keys.call(offer.call_id), "agent_leg", leg)
+        variables = {
+            "origination_uuid": leg,
+            "origination_caller_id_number": call.get("caller_number") or "0000000000",
+            "originate_timeout": str(self.settings.ring_seconds),
+            "cc_call": offer.call_id,
+            "cc_agent": offer.agent,
+            "cc_queue": offer.queue,
+        }
+        name = call.get("caller_name", "")
+        if name:
+            variables["origination_caller_id_name"] = name.replace("'", "")
+        spec = ",".join(_originate_var(k, v) for k, v in variables.items())
+        log.info("queue_offer uuid=%s queue=%s agent=%s leg=%s", offer.call_id, offer.queue,
+                 offer.agent, leg)  # fmt: skip
+        try:
+            result = await self.esl.bgapi(
+                f"originate {{{spec}}}{offer.contact} &park()",
+                timeout=self.settings.ring_seconds + 15,
+            )
+        except EslError as exc:
+            result = f"-ERR {exc}"
+        state = (await self.store.redis.hget(keys.call(offer.call_id), "state") or b"").decode()
+        if not result.startswith("+OK"):
+            log.info("queue_offer_failed uuid=%s agent=%s result=%s", offer.call_id, offer.agent,
+                     result.strip())  # fmt: skip
+            if state == "offering":
+                await self.store.not_answered(offer.agent, offer.call_id)
+            self._spawn(self.dispatch(offer.queue))
+            return
+        if state != "offering":
+            # The caller left while the agent's phone rang.
+            await self.esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            return
+        await self.store.answered(offer.agent, offer.call_id)
+        await self.store.redis.hset(keys.call(offer.call_id), "answered_at", str(time.time()))
+        reply = await self.esl.api(f"uuid_bridge {offer.call_id} {leg}")
+        if not reply.startswith("+OK"):
+            log.warning("queue_bridge_failed uuid=%s reply=%s", offer.call_id, reply.strip())
+            await self.esl.api(f"uuid_kill {leg}")
+            return
+        path = self.settings.recordings_dir / f"{offer.call_id}.wav"
+        await self.esl.api(f"uuid_record {offer.call_id} start {path}")
+        log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.tick_seconds)
+            try:
+                await self.store.finish_wrap_ups()
+                for raw in await self.store.redis.smembers(self.store.keys.queues):
+                    await self.dispatch(raw.decode())
+            except (AcdError, EslError, OSError) as exc:
+                log.warning("queue_tick_failed error=%s", exc)

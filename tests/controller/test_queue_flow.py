@@ -1,0 +1,134 @@
+"""Inbound queue calls end to end: simulated switch, real Redis, our ESL client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from callcenter.acd.model import AgentStatus, QueueConfig, Strategy
+from callcenter.acd.store import AcdStore
+from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
+from callcenter.esl.client import InboundClient
+from callcenter.sim import SimSwitch
+
+DIALPLAN = """<include><context name="public">
+  <extension name="support">
+    <condition field="destination_number" expression="^7000$">
+      <action application="answer"/>
+      <action application="set" data="cc_queue=support"/>
+      <action application="park"/>
+    </condition>
+  </extension>
+</context></include>
+"""
+
+
+@dataclass
+class Center:
+    switch: SimSwitch
+    store: AcdStore
+    flow: QueueCallFlow
+    recordings: Path
+
+
+@pytest.fixture
+async def center(tmp_path: Path, store: AcdStore) -> AsyncIterator[Center]:
+    plan = tmp_path / "dialplan"
+    plan.mkdir()
+    (plan / "queue.xml").write_text(DIALPLAN)
+    switch = SimSwitch(time_scale=0.05, dialplan_dir=plan, recordings_dir=tmp_path / "rec")
+    await switch.start("127.0.0.1", 0)
+    esl = InboundClient("127.0.0.1", switch.port, "ClueCon")
+    await esl.connect()
+    await store.put_queue(QueueConfig("support", Strategy.LONGEST_IDLE, wrap_up_seconds=0.2,
+                                      max_no_answer=1))  # fmt: skip
+    for n, agent in enumerate(("1000", "1001"), 1):
+        await store.put_agent(agent, f"user/{agent}@default")
+        await store.put_tier("support", agent, position=n)
+    flow = QueueCallFlow(
+        esl, store, FlowSettings(ring_seconds=2, recordings_dir=tmp_path / "rec", tick_seconds=0.05)
+    )
+    await flow.start()
+    try:
+        yield Center(switch, store, flow, tmp_path / "rec")
+    finally:
+        await flow.stop()
+        await esl.close()
+        await switch.stop()
+
+
+async def until(predicate: object, timeout: float = 10.0) -> None:
+    assert callable(predicate)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def agent_is(store: AcdStore, agent: str, status: AgentStatus) -> bool:
+    return await store.status(agent) is status
+
+
+async def test_caller_reaches_an_agent_and_the_agent_wraps_up(center: Center) -> None:
+    center.switch.phones.register("1000", "default", answer_after=0.5)
+    await center.store.login("1000")
+    await center.store.ready("1000")
+    call = await center.switch.callers.dial("7000", caller_number="4951234567", caller_name="Ivan")
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
+    await until(lambda: any(ch.other_uuid for ch in center.switch.channels.values()))
+    await call.hangup()
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.WRAP_UP))
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.AVAILABLE))
+    agent = await center.store.agent("1000")
+    assert agent["calls"] == "1"
+    assert (center.recordings / f"{call.uuid}.wav").is_file()
+
+
+async def test_no_answer_moves_the_caller_to_the_next_agent(center: Center) -> None:
+    center.switch.phones.register("1000", "default", answer_after=None)
+    center.switch.phones.register("1001", "default", answer_after=0.5)
+    for agent in ("1000", "1001"):
+        await center.store.login(agent)
+        await center.store.ready(agent)
+    await center.switch.callers.dial("7000", caller_number="1", hangup_after=120)
+    await until(lambda: agent_is(center.store, "1001", AgentStatus.ON_CALL), timeout=20)
+    missed = await center.store.agent("1000")
+    assert (missed["status"], missed["reason"]) == ("on_break", "no answer")
+
+
+async def test_caller_hanging_up_while_the_agent_rings_releases_the_agent(
+    center: Center, redis: Redis
+) -> None:
+    center.switch.phones.register("1000", "default", answer_after=None)
+    await center.store.login("1000")
+    await center.store.ready("1000")
+    call = await center.switch.callers.dial("7000", caller_number="2")
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.RESERVED))
+    await until(lambda: len(center.switch.channels) == 2)
+    await call.hangup()
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.AVAILABLE))
+    # The agent's phone stopped ringing: no channel is left on the switch.
+    await until(lambda: not center.switch.channels)
+    state = await redis.hget(center.store.keys.call(call.uuid), "state")
+    assert state == b"abandoned"
+
+
+async def test_calls_wait_until_an_agent_is_ready(center: Center) -> None:
+    center.switch.phones.register("1000", "default", answer_after=0.2)
+    await center.store.login("1000")
+    call = await center.switch.callers.dial("7000", caller_number="3", hangup_after=120)
+    await until(lambda: center.store.waiting("support"))
+    assert await center.store.waiting("support") == [call.uuid]
+    await center.store.ready("1000")  # the tick offers the waiting call
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
