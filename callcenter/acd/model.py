@@ -52,6 +52,7 @@ class WaitingCall:
     priority: int = 0
     skills: dict[str, int] = field(default_factory=dict)  # skill -> minimum proficiency
     enqueued_ms: int = 0
+    node: str = ""  # the switch node the caller is on: offers must ring the agent there
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,7 @@ class AcdStore:
                     "skills": skills,
                     "enqueued_ms": enqueued,
                     "score": score,
+                    "node": call.node,
                 },
             )
             pipe.zadd(k.queue_calls(call.queue), {call.call_id: score})
@@ -272,6 +273,16 @@ class AcdStore:
         if requeue:
             await self.requeue(call_id)
         return to_break
+
+    async def release(self, agent: str, call_id: str) -> None:
+        """Cancel a reservation without blaming the agent (the offer could not be made)."""
+        await self._transition(
+            agent,
+            AgentStatus.AVAILABLE,
+            expected="reserved",
+            fields={"reserved_for": "", "reserved_until": ""},
+        )
+        await self.requeue(call_id)
 
     async def requeue(self, call_id: str) -> None:
         """Back in the queue with the original score (the caller keeps their place)."""

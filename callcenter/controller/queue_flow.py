@@ -24,8 +24,9 @@ import contextlib
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,13 @@ def _originate_var(name: str, value: str) -> str:
 
 class QueueCallFlow:
     def __init__(
-        self, esl: InboundClient, store: AcdStore, settings: FlowSettings | None = None
+        self,
+        nodes: Mapping[str, InboundClient],
+        store: AcdStore,
+        settings: FlowSettings | None = None,
     ) -> None:
-        self.esl = esl
+        """``nodes``: the switch nodes this controller drives, by name."""
+        self.nodes = dict(nodes)
         self.store = store
         self.settings = settings or FlowSettings()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -72,9 +77,10 @@ class QueueCallFlow:
         self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.esl.on("CHANNEL_PARK", self._on_park)
-        self.esl.on("CHANNEL_HANGUP_COMPLETE", self._on_hangup)
-        await self.esl.subscribe(*SUBSCRIPTIONS)
+        for node, esl in self.nodes.items():
+            esl.on("CHANNEL_PARK", partial(self._on_park, node))
+            esl.on("CHANNEL_HANGUP_COMPLETE", partial(self._on_hangup, node))
+            await esl.subscribe(*SUBSCRIPTIONS)
         self._ticker = asyncio.create_task(self._tick())
 
     async def stop(self) -> None:
@@ -93,7 +99,8 @@ class QueueCallFlow:
 
     # -- events ---------------------------------------------------------------------------------
 
-    async def _on_park(self, event: Event) -> None:
+    async def _on_park(self, node: str, event: Event) -> None:
+        esl = self.nodes[node]
         queue = event.variable("cc_queue")
         uuid = event.unique_id
         if not queue or not uuid or event.variable("cc_agent"):
@@ -114,36 +121,37 @@ class QueueCallFlow:
             caller_name=event.get("Caller-Caller-ID-Name") or "",
             priority=int(priority_text) if priority_text.lstrip("-").isdigit() else 0,
             skills=skills,
+            node=node,
         )
         try:
             await self.store.enqueue(call)
         except AcdError as exc:
             log.error("queue_enqueue_failed uuid=%s queue=%s error=%s", uuid, queue, exc)
-            await self.esl.api(f"uuid_kill {uuid} NO_ROUTE_DESTINATION")
+            await esl.api(f"uuid_kill {uuid} NO_ROUTE_DESTINATION")
             return
         log.info("queue_enqueued uuid=%s queue=%s caller=%s", uuid, queue, call.caller_number)
-        await self.esl.api(f"uuid_broadcast {uuid} {self.settings.moh} aleg")
+        await esl.api(f"uuid_broadcast {uuid} {self.settings.moh} aleg")
         self._spawn(self.dispatch(queue))
 
-    async def _on_hangup(self, event: Event) -> None:
+    async def _on_hangup(self, node: str, event: Event) -> None:
         uuid = event.unique_id or ""
         keys = self.store.keys
         data = await self.store.redis.hgetall(keys.call(uuid))
         if data:
-            await self._caller_gone(uuid, {k.decode(): v.decode() for k, v in data.items()})
+            await self._caller_gone(node, uuid, {k.decode(): v.decode() for k, v in data.items()})
             return
         call_id = event.variable("cc_call")
         agent = event.variable("cc_agent")
         if call_id and agent:
             await self._agent_leg_gone(call_id, agent, event)
 
-    async def _caller_gone(self, call_id: str, call: dict[str, str]) -> None:
+    async def _caller_gone(self, node: str, call_id: str, call: dict[str, str]) -> None:
         state = call.get("state")
         if state in ("waiting", "offering"):
             released = await self.store.abandon(call_id)
             leg = call.get("agent_leg")
             if leg:
-                await self.esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+                await self.nodes[node].api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
             log.info("queue_abandoned uuid=%s queue=%s released=%s", call_id, call.get("queue"),
                      ",".join(released))  # fmt: skip
             self._spawn(self.dispatch(call.get("queue", "")))
@@ -189,10 +197,13 @@ class QueueCallFlow:
 
     async def _ring(self, offer: Offer) -> None:
         keys = self.store.keys
-        call = {
-            k.decode(): v.decode()
-            for k, v in (await self.store.redis.hgetall(keys.call(offer.call_id))).items()
-        }
+        raw = await self.store.redis.hgetall(keys.call(offer.call_id))
+        call = {k.decode(): v.decode() for k, v in raw.items()}
+        esl = self.nodes.get(call.get("node", ""))
+        if esl is None:
+            # The caller sits on a node another controller drives: give the offer back.
+            await self.store.release(offer.agent, offer.call_id)
+            return
         leg = str(uuidlib.uuid4())
         await self.store.redis.hset(keys.call(offer.call_id), "agent_leg", leg)
         variables = {
@@ -210,7 +221,7 @@ class QueueCallFlow:
         log.info("queue_offer uuid=%s queue=%s agent=%s leg=%s", offer.call_id, offer.queue,
                  offer.agent, leg)  # fmt: skip
         try:
-            result = await self.esl.bgapi(
+            result = await esl.bgapi(
                 f"originate {{{spec}}}{offer.contact} &park()",
                 timeout=self.settings.ring_seconds + 15,
             )
@@ -226,17 +237,17 @@ class QueueCallFlow:
             return
         if state != "offering":
             # The caller left while the agent's phone rang.
-            await self.esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            await esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
             return
         await self.store.answered(offer.agent, offer.call_id)
         await self.store.redis.hset(keys.call(offer.call_id), "answered_at", str(time.time()))
-        reply = await self.esl.api(f"uuid_bridge {offer.call_id} {leg}")
+        reply = await esl.api(f"uuid_bridge {offer.call_id} {leg}")
         if not reply.startswith("+OK"):
             log.warning("queue_bridge_failed uuid=%s reply=%s", offer.call_id, reply.strip())
-            await self.esl.api(f"uuid_kill {leg}")
+            await esl.api(f"uuid_kill {leg}")
             return
         path = self.settings.recordings_dir / f"{offer.call_id}.wav"
-        await self.esl.api(f"uuid_record {offer.call_id} start {path}")
+        await esl.api(f"uuid_record {offer.call_id} start {path}")
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
     async def _tick(self) -> None:

@@ -51,7 +51,9 @@ async def center(tmp_path: Path, store: AcdStore) -> AsyncIterator[Center]:
         await store.put_agent(agent, f"user/{agent}@default")
         await store.put_tier("support", agent, position=n)
     flow = QueueCallFlow(
-        esl, store, FlowSettings(ring_seconds=2, recordings_dir=tmp_path / "rec", tick_seconds=0.05)
+        {"node1": esl},
+        store,
+        FlowSettings(ring_seconds=2, recordings_dir=tmp_path / "rec", tick_seconds=0.05),
     )
     await flow.start()
     try:
