@@ -1,7 +1,8 @@
 """The ``callcenter`` command: ``callcenter <subcommand> ...``.
 
-Subcommands so far: ``sim`` (run the simulated FreeSWITCH) and ``esl`` (run one api command
-against a switch, like ``fs_cli -x``, or print a live event feed with ``--events``).
+Subcommands: ``sim`` (the simulated FreeSWITCH), ``esl`` (one api command, like ``fs_cli -x``,
+or a live event feed), ``run`` (the controller), ``demo`` (everything with synthetic traffic),
+``agent`` (login/ready/break/logout) and ``queue`` (list/status).
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from redis.exceptions import RedisError
+
+from callcenter.acd.config import AcdConfigError
+from callcenter.acd.errors import AcdError
 from callcenter.esl.client import Backoff, InboundClient
 from callcenter.esl.errors import EslError
 from callcenter.esl.events import Event
@@ -53,6 +59,41 @@ def _build_parser() -> argparse.ArgumentParser:
     esl.add_argument("--format", choices=["plain", "json", "xml"], default="plain")
     esl.add_argument("--count", type=int, help="with --events: stop after this many events")
     esl.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply")
+
+    run = sub.add_parser("run", help="run the controller against one or more switch nodes")
+    run.add_argument("--center", required=True, help="the center's configuration (YAML)")
+    run.add_argument(
+        "--esl",
+        action="append",
+        required=True,
+        metavar="URL",
+        help="a switch node: esl://:password@host:port[#name] (repeat for several nodes)",
+    )
+    run.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
+    run.add_argument("--recordings-dir", default="var/recordings")
+    run.add_argument("--ring-seconds", type=int, default=20)
+
+    demo = sub.add_parser("demo", help="the whole center on the simulated switch with traffic")
+    demo.add_argument("--agents", type=int, default=8)
+    demo.add_argument("--rate", type=float, default=0.5, help="callers per second")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.add_argument("--time-scale", type=float, default=1.0)
+    demo.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
+    demo.add_argument("--seed", type=int)
+
+    agent = sub.add_parser("agent", help="change an agent's state: login, ready, break, logout")
+    agent.add_argument("action", choices=["login", "ready", "break", "logout", "show"])
+    agent.add_argument("agent_id")
+    agent.add_argument("--tenant", default="default")
+    agent.add_argument("--reason", default="break", help="with break: the reason")
+    agent.add_argument("--contact", help="with login: where to ring (e.g. user/1000@default)")
+    agent.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
+
+    queue = sub.add_parser("queue", help="list queues or show a queue's live status")
+    queue.add_argument("action", choices=["list", "status"])
+    queue.add_argument("queue_name", nargs="?")
+    queue.add_argument("--tenant", default="default")
+    queue.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
     return parser
 
 
@@ -69,8 +110,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(_sim(args, settings))
         if args.command == "esl":
             return _run(_esl(args, settings))
-    except EslError as exc:
+        if args.command == "run":
+            return _run(_controller(args, settings))
+        if args.command == "demo":
+            return _run(_demo(args, settings))
+        if args.command == "agent":
+            return _run(_agent(args, settings))
+        if args.command == "queue":
+            return _run(_queue(args, settings))
+    except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    except RedisError as exc:
+        print(f"callcenter: Redis is not reachable: {exc}", file=sys.stderr)
         return 1
     raise AssertionError(f"unhandled command {args.command}")
 
@@ -137,6 +189,97 @@ async def _esl(args: argparse.Namespace, settings: Settings) -> int:
         return status
     finally:
         await client.close()
+
+
+async def _controller(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from callcenter.acd.config import load_acd_config
+    from callcenter.controller.queue_flow import FlowSettings
+    from callcenter.controller.runner import parse_node, run_controller
+
+    center = load_acd_config(args.center)
+    nodes = [parse_node(url, settings.esl.password) for url in args.esl]
+    flow = FlowSettings(ring_seconds=args.ring_seconds, recordings_dir=Path(args.recordings_dir))
+    await run_controller(center, args.redis or settings.redis_url, nodes, flow)
+    return 0
+
+
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.demo import DemoOptions, run_demo
+
+    if not args.log_level:
+        # The live figures are the demo's output; per-call log lines would drown them.
+        logging.getLogger("callcenter").setLevel(logging.WARNING)
+    options = DemoOptions(
+        agents=args.agents,
+        rate=args.rate,
+        duration=args.duration,
+        time_scale=args.time_scale,
+        redis_url=args.redis or settings.redis_url,
+        seed=args.seed,
+    )
+    figures = await run_demo(options, sys.stdout)
+    print(
+        f"demo: offered={figures.offered} answered={figures.answered} "
+        f"abandoned={figures.abandoned} ended={figures.ended}"
+    )
+    return 0
+
+
+async def _agent(args: argparse.Namespace, settings: Settings) -> int:
+    from redis.asyncio import Redis
+
+    from callcenter.acd.store import AcdStore
+
+    redis = Redis.from_url(args.redis or settings.redis_url)
+    try:
+        store = AcdStore(redis, args.tenant)
+        if args.action == "login":
+            await store.login(args.agent_id, args.contact)
+        elif args.action == "ready":
+            await store.ready(args.agent_id)
+        elif args.action == "break":
+            await store.take_break(args.agent_id, args.reason)
+        elif args.action == "logout":
+            await store.logout(args.agent_id)
+        data = await store.agent(args.agent_id)
+        reason = f" ({data['reason']})" if data.get("reason") else ""
+        print(f"{args.agent_id}: {data.get('status')}{reason}")
+        return 0
+    finally:
+        await redis.aclose()
+
+
+async def _queue(args: argparse.Namespace, settings: Settings) -> int:
+    from redis.asyncio import Redis
+
+    from callcenter.acd.store import AcdStore
+
+    redis = Redis.from_url(args.redis or settings.redis_url)
+    try:
+        store = AcdStore(redis, args.tenant)
+        names = sorted(q.decode() for q in await redis.smembers(store.keys.queues))
+        if args.action == "list":
+            for name in names:
+                config = await store.queue_config(name)
+                print(f"{name}\t{config.strategy.value}\twaiting={len(await store.waiting(name))}")
+            return 0
+        wanted = [args.queue_name] if args.queue_name else names
+        for name in wanted:
+            config = await store.queue_config(name)
+            tiers = await redis.hgetall(store.keys.queue_tiers(name))
+            states: dict[str, list[str]] = {}
+            for raw in sorted(tiers):
+                agent = raw.decode()
+                states.setdefault((await store.status(agent)).value, []).append(agent)
+            print(f"queue {name} ({config.strategy.value})")
+            print(f"  waiting: {len(await store.waiting(name))}")
+            for state, agents in sorted(states.items()):
+                print(f"  {state}: {' '.join(agents)}")
+        return 0
+    finally:
+        await redis.aclose()
 
 
 async def _follow_events(client: InboundClient, names: list[str], count: int | None) -> None:

@@ -168,6 +168,12 @@ class AcdStore:
 
     # -- calls ----------------------------------------------------------------------------------
 
+    async def _call_event(self, call_id: str, state: str, **fields: str | int) -> None:
+        data: dict[str, str | int] = {"type": "call", "call": call_id, "state": state}
+        data.update(fields)
+        data["ts"] = _now_ms()
+        await self.redis.xadd(self.keys.events, data, maxlen=100_000, approximate=True)
+
     async def enqueue(self, call: WaitingCall) -> None:
         """Put a caller in the queue; priority moves them ahead by ``priority_weight`` each."""
         config = await self.queue_config(call.queue)
@@ -248,6 +254,10 @@ class AcdStore:
         await self.redis.hset(
             self.keys.call(call_id), mapping={"state": "answered", "agent": agent}
         )
+        data = await self.redis.hgetall(self.keys.call(call_id))
+        queue = data.get(b"queue", b"").decode()
+        wait = _now_ms() - int(data.get(b"enqueued_ms", b"0") or 0)
+        await self._call_event(call_id, "answered", queue=queue, agent=agent, wait_ms=wait)
 
     async def not_answered(self, agent: str, call_id: str, *, requeue: bool = True) -> bool:
         """The offer failed (no answer, rejected, busy). The caller keeps their place.
@@ -301,6 +311,8 @@ class AcdStore:
         queue = data[b"queue"].decode()
         await self.redis.zrem(self.keys.queue_calls(queue), call_id)
         await self.redis.hset(self.keys.call(call_id), "state", "abandoned")
+        wait = _now_ms() - int(data.get(b"enqueued_ms", b"0") or 0)
+        await self._call_event(call_id, "abandoned", queue=queue, wait_ms=wait)
         released = []
         for agent in (data.get(b"agents") or b"").decode().split(","):
             if agent and await self.status(agent) is AgentStatus.RESERVED:
@@ -331,6 +343,9 @@ class AcdStore:
             },
         )
         await self.redis.hset(self.keys.call(call_id), "state", "ended")
+        await self._call_event(
+            call_id, "ended", queue=queue, agent=agent, talk_ms=int(talk_seconds * 1000)
+        )
 
     async def finish_wrap_ups(self) -> list[str]:
         """Agents whose wrap-up time is over become available (called by the controller's tick)."""

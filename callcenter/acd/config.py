@@ -1,0 +1,122 @@
+"""The ACD part of the center's configuration file (YAML): queues, agents, skills, tiers.
+
+    tenant: default
+    queues:
+      - name: support
+        strategy: longest-idle-agent
+        wrap_up_seconds: 10
+    agents:
+      - id: "1000"
+        contact: user/1000@default
+        skills: {english: 5}
+    tiers:
+      - {queue: support, agent: "1000", level: 1, position: 1}
+
+Loading it into Redis adds and updates; it never logs an agent out (a reload is harmless).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from callcenter.acd.model import QueueConfig, Strategy
+from callcenter.acd.store import AcdStore
+
+__all__ = ["AcdConfig", "AcdConfigError", "load_acd_config"]
+
+
+class AcdConfigError(Exception):
+    """The file cannot be used; the message names the file and each wrong field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QueueEntry(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    wrap_up_seconds: float = Field(10.0, ge=0)
+    max_no_answer: int = Field(3, ge=0)
+    priority_weight_seconds: float = Field(60.0, ge=0)
+    service_level_seconds: float = Field(20.0, gt=0)
+
+
+class AgentEntry(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
+    contact: str = Field(min_length=1, pattern=r"^[^\s{}']+$")
+    skills: dict[str, int] = {}
+
+
+class TierEntry(_Model):
+    queue: str
+    agent: str
+    level: int = Field(1, ge=1)
+    position: int = Field(1, ge=1)
+
+
+class AcdConfig(_Model):
+    tenant: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    queues: list[QueueEntry] = []
+    agents: list[AgentEntry] = []
+    tiers: list[TierEntry] = []
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> AcdConfig:
+        queues = {q.name for q in self.queues}
+        agents = {a.id for a in self.agents}
+        problems = []
+        for n, tier in enumerate(self.tiers):
+            if tier.queue not in queues:
+                problems.append(f"tiers.{n}.queue: no queue {tier.queue!r}")
+            if tier.agent not in agents:
+                problems.append(f"tiers.{n}.agent: no agent {tier.agent!r}")
+        if len(agents) != len(self.agents):
+            problems.append("agents: an id appears twice")
+        if len(queues) != len(self.queues):
+            problems.append("queues: a name appears twice")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    async def apply(self, store: AcdStore) -> None:
+        """Add or update everything in Redis (agents keep their current state)."""
+        for q in self.queues:
+            await store.put_queue(
+                QueueConfig(
+                    q.name,
+                    q.strategy,
+                    q.wrap_up_seconds,
+                    q.max_no_answer,
+                    q.priority_weight_seconds,
+                    q.service_level_seconds,
+                )
+            )
+        for a in self.agents:
+            await store.put_agent(a.id, a.contact, a.skills)
+        for t in self.tiers:
+            await store.put_tier(t.queue, t.agent, t.level, t.position)
+
+
+def load_acd_config(path: str | Path) -> AcdConfig:
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise AcdConfigError(f"{file}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise AcdConfigError(f"{file}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise AcdConfigError(f"{file}: expected a mapping at the top level")
+    acd = {k: data[k] for k in ("tenant", "queues", "agents", "tiers") if k in data}
+    try:
+        return AcdConfig.model_validate(acd)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(file)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise AcdConfigError(f"{file}: invalid configuration:\n" + "\n".join(lines)) from exc

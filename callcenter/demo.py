@@ -1,0 +1,190 @@
+"""``callcenter demo``: the whole center on embedded defaults, with synthetic traffic.
+
+Starts the simulated switch, a controller on the local Redis (tenant ``demo``, cleared first),
+agents' phones that answer after random delays and talk for random times, and callers arriving
+at a given rate who give up after a random patience. Prints live figures once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from redis.asyncio import Redis
+
+from callcenter.acd.config import AcdConfig, AgentEntry, QueueEntry, TierEntry
+from callcenter.acd.model import AgentStatus, Strategy
+from callcenter.acd.store import AcdStore
+from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
+from callcenter.esl.client import InboundClient
+from callcenter.sim import SimSwitch
+
+__all__ = ["DemoOptions", "run_demo"]
+
+DEMO_DIALPLAN = """<include><context name="public">
+  <extension name="demo_support_line">
+    <condition field="destination_number" expression="^(74950000000)$">
+      <action application="answer"/>
+      <action application="set" data="cc_queue=support"/>
+      <action application="park"/>
+    </condition>
+  </extension>
+</context></include>
+"""
+
+
+@dataclass
+class DemoOptions:
+    agents: int = 8
+    rate: float = 0.5  # callers per second
+    duration: float | None = None  # seconds; None = until Ctrl-C
+    time_scale: float = 1.0
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    seed: int | None = None
+
+
+@dataclass
+class Figures:
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    answered_in_sl: int = 0
+    ended: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+async def _clear_tenant(redis: Redis, store: AcdStore) -> None:
+    keys = [k async for k in redis.scan_iter(match=f"{store.keys.base}*", count=1000)]
+    for i in range(0, len(keys), 500):
+        await redis.delete(*keys[i : i + 500])
+
+
+async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
+    rng = random.Random(options.seed)
+    redis = Redis.from_url(options.redis_url)
+    store = AcdStore(redis, "demo")
+    await _clear_tenant(redis, store)
+    folder = Path(tempfile.mkdtemp(prefix="callcenter-demo-"))
+    (folder / "dialplan").mkdir()
+    (folder / "dialplan" / "demo.xml").write_text(DEMO_DIALPLAN)
+    switch = SimSwitch(
+        time_scale=options.time_scale,
+        dialplan_dir=folder / "dialplan",
+        recordings_dir=folder / "recordings",
+    )
+    await switch.start("127.0.0.1", 0)
+    agents = [f"{1000 + n}" for n in range(options.agents)]
+    center = AcdConfig(
+        tenant="demo",
+        queues=[QueueEntry(name="support", strategy=Strategy.LONGEST_IDLE, wrap_up_seconds=3)],
+        agents=[AgentEntry(id=a, contact=f"user/{a}@default") for a in agents],
+        tiers=[TierEntry(queue="support", agent=a) for a in agents],
+    )
+    await center.apply(store)
+    for agent in agents:
+        switch.phones.register(
+            agent, "default", answer_after=rng.uniform(0.5, 3), hangup_after=rng.uniform(5, 25)
+        )
+        await store.login(agent)
+        await store.ready(agent)
+    esl = InboundClient("127.0.0.1", switch.port, "ClueCon")
+    await esl.connect()
+    flow = QueueCallFlow(
+        {"sim": esl},
+        store,
+        FlowSettings(ring_seconds=15, recordings_dir=folder / "recordings", tick_seconds=0.2),
+    )
+    await flow.start()
+    figures = Figures()
+    out.write(
+        f"callcenter demo: simulated switch on 127.0.0.1:{switch.port}, {options.agents} agents, "
+        f"{options.rate:g} callers/s, Redis {options.redis_url} (tenant demo). Ctrl-C to stop.\n"
+    )
+    tasks = [
+        asyncio.create_task(_callers(switch, options, rng, figures)),
+        asyncio.create_task(_agents_vary(switch, agents, rng)),
+        asyncio.create_task(_show(store, redis, figures, out)),
+    ]
+    try:
+        if options.duration is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(options.duration)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await flow.stop()
+        await esl.close()
+        await switch.stop()
+        await redis.aclose()
+    return figures
+
+
+async def _callers(
+    switch: SimSwitch, options: DemoOptions, rng: random.Random, figures: Figures
+) -> None:
+    n = 0
+    while True:
+        await asyncio.sleep(rng.expovariate(options.rate) * options.time_scale)
+        n += 1
+        figures.offered += 1
+        await switch.callers.dial(
+            "74950000000",
+            caller_number=f"7916{rng.randrange(10**7):07d}",
+            caller_name=f"Caller {n}",
+            hangup_after=rng.uniform(20, 90),  # patience, and the end of the talk at the latest
+        )
+
+
+async def _agents_vary(switch: SimSwitch, agents: list[str], rng: random.Random) -> None:
+    # Each agent's next answer delay and talk time change over time.
+    while True:
+        await asyncio.sleep(1 * switch.core.time_scale)
+        phone = switch.phones.get(rng.choice(agents))
+        if phone is not None:
+            phone.update(answer_after=rng.uniform(0.5, 4), hangup_after=rng.uniform(5, 30))
+
+
+async def _show(store: AcdStore, redis: Redis, figures: Figures, out: TextIO) -> None:
+    last_id = "0-0"
+    while True:
+        await asyncio.sleep(1)
+        for _, entries in await redis.xread({store.keys.events: last_id}, count=10000) or []:
+            for entry_id, data in entries:
+                last_id = entry_id.decode()
+                if data.get(b"type") != b"call":
+                    continue
+                state = data.get(b"state", b"").decode()
+                if state == "answered":
+                    figures.answered += 1
+                    if int(data.get(b"wait_ms", b"0")) <= 20_000:
+                        figures.answered_in_sl += 1
+                elif state == "abandoned":
+                    figures.abandoned += 1
+                elif state == "ended":
+                    figures.ended += 1
+        waiting = await store.waiting("support")
+        longest = 0.0
+        if waiting:
+            first = await redis.hget(store.keys.call(waiting[0]), "enqueued_ms")
+            longest = max(0.0, time.time() - int(first or 0) / 1000)
+        states: Counter[str] = Counter()
+        for raw in await redis.smembers(store.keys.agents):
+            states[(await store.status(raw.decode())).value] += 1
+        done = figures.answered + figures.abandoned
+        sl = 100.0 * figures.answered_in_sl / done if done else 100.0
+        rate = figures.offered / max(1e-9, time.monotonic() - figures.started)
+        agent_text = " ".join(f"{s.value}={states.get(s.value, 0)}" for s in AgentStatus)
+        out.write(
+            f"waiting={len(waiting)} longest_wait={longest:.0f}s SL={sl:.0f}% "
+            f"offered={figures.offered} answered={figures.answered} "
+            f"abandoned={figures.abandoned} calls/s={rate:.2f} | {agent_text}\n"
+        )
+        out.flush()

@@ -1,0 +1,54 @@
+"""The ACD part of the center's configuration file, with good and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcenter.acd.config import AcdConfigError, load_acd_config
+from callcenter.acd.model import AgentStatus, Strategy
+from callcenter.acd.store import AcdStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_example_center_loads_and_applies(store: AcdStore) -> None:
+    config = load_acd_config(REPO / "examples" / "center.yaml")
+    assert config.tenant == "default"
+    assert {q.name: q.strategy for q in config.queues} == {
+        "support": Strategy.LONGEST_IDLE,
+        "sales": Strategy.RING_ALL,
+    }
+    await config.apply(store)
+    await store.login("1000")
+    await config.apply(store)  # a reload logs nobody out
+    assert await store.status("1000") is AgentStatus.ON_BREAK
+    assert (await store.queue_config("support")).wrap_up_seconds == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("queues: [{name: q, strategy: fastest}]", "queues.0.strategy"),
+        ("agents: [{id: a}]", "agents.0.contact"),
+        ("agents: [{id: a, contact: 'user/a x'}]", "agents.0.contact"),
+        ("tiers: [{queue: nope, agent: a}]", "no queue 'nope'"),
+        ("queues: [{name: q}, {name: q}]", "a name appears twice"),
+        ("bogus: 1\nqueues: [{name: q, colour: red}]", "queues.0.colour"),
+        ("[1, 2]", "expected a mapping"),
+        ("queues: [", "not valid YAML"),
+    ],
+)
+def test_bad_files_name_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "center.yaml"
+    path.write_text(text)
+    with pytest.raises(AcdConfigError) as info:
+        load_acd_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(AcdConfigError, match="file not found"):
+        load_acd_config(tmp_path / "none.yaml")

@@ -1,0 +1,93 @@
+"""``callcenter run``, ``agent``, ``queue`` and ``demo`` as processes, on a throwaway Redis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from callcenter.controller.runner import parse_node
+
+CLI = [sys.executable, "-m", "callcenter"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_parse_node_addresses() -> None:
+    node = parse_node("esl://:s3cret@10.0.0.5:8022#office1")
+    assert (node.name, node.host, node.port, node.password) == (
+        "office1",
+        "10.0.0.5",
+        8022,
+        "s3cret",
+    )
+    assert parse_node("fs1", "pw").port == 8021
+    with pytest.raises(ValueError, match="not an ESL address"):
+        parse_node("http://fs1")
+
+
+def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
+    center = tmp_path / "center.yaml"
+    center.write_text((REPO / "examples" / "center.yaml").read_text().replace("default", "clitest"))
+    sim = subprocess.Popen([*CLI, "sim", "--esl-port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = sim.stdout.readline() if sim.stdout else ""
+        port = line.rsplit(":", 1)[1].strip()
+        run = subprocess.Popen(
+            [*CLI, "run", "--center", str(center), "--esl", f"esl://:ClueCon@127.0.0.1:{port}",
+             "--redis", redis_url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            for _ in range(200):
+                listed = cli("queue", "list", "--tenant", "clitest", "--redis", redis_url)
+                if "support" in listed.stdout:
+                    break
+                time.sleep(0.05)
+            assert "support\tlongest-idle-agent\twaiting=0" in listed.stdout
+            login = cli("agent", "login", "1000", "--tenant", "clitest", "--redis", redis_url)
+            assert login.stdout.strip() == "1000: on_break (login)"
+            assert (
+                cli(
+                    "agent", "ready", "1000", "--tenant", "clitest", "--redis", redis_url
+                ).stdout.strip()
+                == "1000: available"
+            )
+            twice = cli("agent", "login", "1000", "--tenant", "clitest", "--redis", redis_url)
+            assert twice.returncode == 1
+            assert "cannot go on_break" in twice.stderr
+            ghost = cli("agent", "ready", "ghost", "--tenant", "clitest", "--redis", redis_url)
+            assert ghost.returncode == 1 and "no agent 'ghost'" in ghost.stderr
+            status = cli("queue", "status", "support", "--tenant", "clitest", "--redis", redis_url)
+            assert "available: 1000" in status.stdout
+            assert run.poll() is None  # the controller keeps running
+        finally:
+            run.terminate()
+            run.wait(10)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
+def test_unreachable_redis_is_reported() -> None:
+    result = cli("queue", "list", "--redis", "redis://127.0.0.1:1/0")
+    assert result.returncode == 1
+    assert "Redis is not reachable" in result.stderr
+
+
+def test_demo_runs_and_routes_calls(redis_url: str) -> None:
+    result = cli(
+        "demo", "--duration", "4", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
+        "--seed", "7", "--redis", redis_url, timeout=90,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "waiting=" in result.stdout and "SL=" in result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    answered = int(summary.split("answered=")[1].split()[0])
+    assert answered > 0, result.stdout
