@@ -55,6 +55,15 @@ class Keys:
         """ZSET agent -> time (ms) their wrap-up ends."""
         return f"{self.base}:wrapup"
 
+    def controller(self, controller_id: str) -> str:
+        """A controller's heartbeat (expires when it stops renewing it)."""
+        return f"{self.base}:controller:{controller_id}"
+
+    @property
+    def reservations(self) -> str:
+        """ZSET agent -> time (ms) their reservation (a ringing offer) expires."""
+        return f"{self.base}:reservations"
+
     @property
     def events(self) -> str:
         """The Stream every agent and call change goes to."""

@@ -76,6 +76,7 @@ if expected ~= '' then
 end
 leave_idle(agent)
 redis.call('ZREM', base .. ':wrapup', agent)
+redis.call('ZREM', base .. ':reservations', agent)
 redis.call('HSET', a, 'status', status, 'since', now)
 for i = 6, #ARGV, 2 do
   if ARGV[i + 1] == '' then
@@ -98,7 +99,8 @@ return previous
 """
 )
 
-# KEYS[1] base. ARGV: queue, now_ms, reserve_ms, ring_all_limit, calls_to_scan, agents_to_scan.
+# KEYS[1] base. ARGV: queue, now_ms, reserve_ms, ring_all_limit, calls_to_scan, agents_to_scan,
+# controller id (whose heartbeat vouches for the offer).
 # Takes the first waiting call (in score order) that some available agent can serve, reserves
 # the agent(s) and removes the call from the waiting set. Returns {call, agent, contact, ...}.
 RESERVE = (
@@ -107,6 +109,7 @@ RESERVE = (
 local queue, now, reserve_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_agents = tonumber(ARGV[4])
 local calls_to_scan, agents_to_scan = tonumber(ARGV[5]), tonumber(ARGV[6])
+local controller = ARGV[7] or ''
 local calls_key = base .. ':queue:' .. queue .. ':calls'
 local idle_key = base .. ':queue:' .. queue .. ':idle'
 local strategy = redis.call('HGET', base .. ':queue:' .. queue, 'strategy')
@@ -145,7 +148,8 @@ for _, call in ipairs(redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)) do
       local a = agent_key(agent)
       leave_idle(agent)
       redis.call('HSET', a, 'status', 'reserved', 'since', now, 'last_offer', now,
-        'reserved_for', call, 'reserved_until', now + reserve_ms)
+        'reserved_for', call, 'reserved_until', now + reserve_ms, 'reserved_by', controller)
+      redis.call('ZADD', base .. ':reservations', now + reserve_ms, agent)
       redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
         'type', 'agent', 'agent', agent, 'status', 'reserved', 'previous', 'available',
         'call', call, 'ts', now)

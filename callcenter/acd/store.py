@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Mapping
 
 from redis.asyncio import Redis
@@ -27,9 +28,19 @@ def _now_ms() -> int:
 
 
 class AcdStore:
-    def __init__(self, redis: Redis, tenant: str, *, reserve_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        tenant: str,
+        *,
+        reserve_seconds: float = 30.0,
+        controller_id: str | None = None,
+    ) -> None:
         self.redis = redis
         self.keys = Keys(tenant)
+        # Who makes the offers this store reserves (a controller process); its heartbeat key
+        # tells the others whether it is alive.
+        self.controller_id = controller_id or uuid.uuid4().hex[:12]
         self.reserve_ms = int(reserve_seconds * 1000)
         self._set_status = redis.register_script(SET_STATUS)
         self._reserve = redis.register_script(RESERVE)
@@ -174,9 +185,15 @@ class AcdStore:
         data["ts"] = _now_ms()
         await self.redis.xadd(self.keys.events, data, maxlen=100_000, approximate=True)
 
-    async def enqueue(self, call: WaitingCall) -> None:
-        """Put a caller in the queue; priority moves them ahead by ``priority_weight`` each."""
+    async def enqueue(self, call: WaitingCall) -> bool:
+        """Put a caller in the queue; priority moves them ahead by ``priority_weight`` each.
+
+        Idempotent: several controllers see the same CHANNEL_PARK, only the first enqueues
+        (False for the others), so a call being offered is never put back by a late duplicate.
+        """
         config = await self.queue_config(call.queue)
+        if not await self.redis.hsetnx(self.keys.call(call.call_id), "state", "waiting"):
+            return False
         enqueued = call.enqueued_ms or _now_ms()
         score = enqueued - int(call.priority * config.priority_weight_seconds * 1000)
         k = self.keys
@@ -210,6 +227,7 @@ class AcdStore:
                 approximate=True,
             )
             await pipe.execute()
+        return True
 
     async def waiting(self, queue: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1)]
@@ -223,7 +241,15 @@ class AcdStore:
         try:
             result = await self._reserve(
                 keys=[self.keys.base],
-                args=[queue, _now_ms(), self.reserve_ms, ring_all_limit, 10, 200],
+                args=[
+                    queue,
+                    _now_ms(),
+                    self.reserve_ms,
+                    ring_all_limit,
+                    10,
+                    200,
+                    self.controller_id,
+                ],
             )
         except ResponseError as exc:
             if str(exc).startswith("UNKNOWN_QUEUE"):
@@ -293,6 +319,39 @@ class AcdStore:
             fields={"reserved_for": "", "reserved_until": ""},
         )
         await self.requeue(call_id)
+
+    async def heartbeat(self, lease_seconds: float) -> None:
+        """This controller is alive for ``lease_seconds`` more."""
+        await self.redis.set(
+            self.keys.controller(self.controller_id), _now_ms(), px=int(lease_seconds * 1000)
+        )
+
+    async def expired_reservations(self) -> list[tuple[str, str]]:
+        """(agent, call) of offers nobody will settle: past their time, or their controller
+        stopped its heartbeat (killed, crashed, cut off)."""
+        now = _now_ms()
+        out = []
+        for raw, until in await self.redis.zrange(self.keys.reservations, 0, -1, withscores=True):
+            agent = raw.decode()
+            fields = await self.redis.hmget(self.keys.agent(agent), "reserved_for", "reserved_by")
+            call = (fields[0] or b"").decode()
+            owner = (fields[1] or b"").decode()
+            alive = bool(owner) and await self.redis.exists(self.keys.controller(owner))
+            if until <= now or not alive:
+                out.append((agent, call))
+        return out
+
+    async def reclaim(self, agent: str, call_id: str) -> bool:
+        """Take back an expired offer (its controller died): agent free, caller back in line.
+
+        False when someone else already settled it.
+        """
+        try:
+            await self.release(agent, call_id)
+        except WrongAgentStateError:
+            await self.redis.zrem(self.keys.reservations, agent)
+            return False
+        return True
 
     async def requeue(self, call_id: str) -> None:
         """Back in the queue with the original score (the caller keeps their place)."""

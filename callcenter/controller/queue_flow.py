@@ -51,6 +51,9 @@ class FlowSettings:
     moh: str = "local_stream://moh"
     recordings_dir: Path = Path("var/recordings")
     tick_seconds: float = 0.5
+    # A controller that misses its heartbeat this long is dead: its ringing offers are taken
+    # over by the others (waiting calls need no takeover, they are in Redis already).
+    lease_seconds: float = 1.5
 
 
 def _originate_var(name: str, value: str) -> str:
@@ -75,6 +78,7 @@ class QueueCallFlow:
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatching: set[str] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self.controller_id = store.controller_id
 
     async def start(self) -> None:
         for node, esl in self.nodes.items():
@@ -124,7 +128,8 @@ class QueueCallFlow:
             node=node,
         )
         try:
-            await self.store.enqueue(call)
+            if not await self.store.enqueue(call):
+                return  # another controller enqueued it first
         except AcdError as exc:
             log.error("queue_enqueue_failed uuid=%s queue=%s error=%s", uuid, queue, exc)
             await esl.api(f"uuid_kill {uuid} NO_ROUTE_DESTINATION")
@@ -239,7 +244,15 @@ class QueueCallFlow:
             # The caller left while the agent's phone rang.
             await esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
             return
-        await self.store.answered(offer.agent, offer.call_id)
+        try:
+            await self.store.answered(offer.agent, offer.call_id)
+        except AcdError as exc:
+            # The offer was reclaimed meanwhile (this controller was too slow): let it go.
+            log.warning(
+                "queue_offer_lost uuid=%s agent=%s error=%s", offer.call_id, offer.agent, exc
+            )
+            await esl.api(f"uuid_kill {leg} LOSE_RACE")
+            return
         await self.store.redis.hset(keys.call(offer.call_id), "answered_at", str(time.time()))
         reply = await esl.api(f"uuid_bridge {offer.call_id} {leg}")
         if not reply.startswith("+OK"):
@@ -250,10 +263,26 @@ class QueueCallFlow:
         await esl.api(f"uuid_record {offer.call_id} start {path}")
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
+    async def _reclaim_expired(self) -> None:
+        """Offers left ringing by a controller that died: stop the phone, serve the caller again."""
+        for agent, call_id in await self.store.expired_reservations():
+            leg = await self.store.redis.hget(self.store.keys.call(call_id), "agent_leg")
+            node = await self.store.redis.hget(self.store.keys.call(call_id), "node")
+            esl = self.nodes.get(node.decode()) if node else None
+            if leg and esl is not None:
+                await esl.api(f"uuid_kill {leg.decode()} LOSE_RACE")
+            if await self.store.reclaim(agent, call_id):
+                log.warning("queue_offer_reclaimed uuid=%s agent=%s", call_id, agent)
+
     async def _tick(self) -> None:
         while True:
+            try:
+                await self.store.heartbeat(self.settings.lease_seconds)
+            except (AcdError, OSError) as exc:
+                log.warning("queue_heartbeat_failed error=%s", exc)
             await asyncio.sleep(self.settings.tick_seconds)
             try:
+                await self._reclaim_expired()
                 await self.store.finish_wrap_ups()
                 for raw in await self.store.redis.smembers(self.store.keys.queues):
                     await self.dispatch(raw.decode())
