@@ -43,6 +43,9 @@ class QueueEntry(_Model):
     max_no_answer: int = Field(3, ge=0)
     priority_weight_seconds: float = Field(60.0, ge=0)
     service_level_seconds: float = Field(20.0, gt=0)
+    max_wait_seconds: float = Field(0.0, ge=0)
+    overflow: str = Field("", pattern=r"^$|^queue:[A-Za-z0-9_.@-]+$|^extension:[^\s@]+@[^\s@]+$")
+    exit_key: str = Field("", pattern=r"^[0-9*#]?$")
 
 
 class AgentEntry(_Model):
@@ -69,6 +72,11 @@ class AcdConfig(_Model):
         queues = {q.name for q in self.queues}
         agents = {a.id for a in self.agents}
         problems = []
+        for n, q in enumerate(self.queues):
+            if q.overflow.startswith("queue:") and q.overflow[6:] not in queues:
+                problems.append(f"queues.{n}.overflow: no queue {q.overflow[6:]!r}")
+            if q.max_wait_seconds and not q.overflow:
+                problems.append(f"queues.{n}.overflow: needed with max_wait_seconds")
         for n, tier in enumerate(self.tiers):
             if tier.queue not in queues:
                 problems.append(f"tiers.{n}.queue: no queue {tier.queue!r}")
@@ -93,6 +101,9 @@ class AcdConfig(_Model):
                     q.max_no_answer,
                     q.priority_weight_seconds,
                     q.service_level_seconds,
+                    q.max_wait_seconds,
+                    q.overflow,
+                    q.exit_key,
                 )
             )
         for a in self.agents:

@@ -47,6 +47,10 @@ class Keys:
         """ZSET of waiting call ids, lowest score served first."""
         return f"{self.base}:queue:{queue}:calls"
 
+    def callbacks(self, queue: str) -> str:
+        """ZSET of callback requests (call ids -> time requested)."""
+        return f"{self.base}:queue:{queue}:callbacks"
+
     def call(self, call_id: str) -> str:
         return f"{self.base}:call:{call_id}"
 

@@ -41,6 +41,12 @@ class QueueConfig:
     # earlier: a VIP jumps ahead, and anyone who waits long enough is served (no starvation).
     priority_weight_seconds: float = 60.0
     service_level_seconds: float = 20.0
+    # After max_wait_seconds (0 = never) a caller leaves for ``overflow``: "queue:<name>" or
+    # "extension:<number>@<context>" (voicemail is an extension of the dialplan).
+    max_wait_seconds: float = 0.0
+    overflow: str = ""
+    # A caller who presses exit_key leaves a callback request and hangs up.
+    exit_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ class AcdStore:
                 "max_no_answer": queue.max_no_answer,
                 "priority_weight_ms": int(queue.priority_weight_seconds * 1000),
                 "service_level_ms": int(queue.service_level_seconds * 1000),
+                "max_wait_ms": int(queue.max_wait_seconds * 1000),
+                "overflow": queue.overflow,
+                "exit_key": queue.exit_key,
             },
         )
         await self.redis.sadd(k.queues, queue.name)
@@ -72,6 +75,9 @@ class AcdStore:
             max_no_answer=int(data[b"max_no_answer"]),
             priority_weight_seconds=int(data[b"priority_weight_ms"]) / 1000,
             service_level_seconds=int(data[b"service_level_ms"]) / 1000,
+            max_wait_seconds=int(data.get(b"max_wait_ms", b"0")) / 1000,
+            overflow=data.get(b"overflow", b"").decode(),
+            exit_key=data.get(b"exit_key", b"").decode(),
         )
 
     async def put_agent(
@@ -352,6 +358,69 @@ class AcdStore:
             await self.redis.zrem(self.keys.reservations, agent)
             return False
         return True
+
+    async def overdue(self, queue: str, max_wait_seconds: float) -> list[str]:
+        """Waiting calls of a queue that have waited longer than ``max_wait_seconds``."""
+        limit = _now_ms() - int(max_wait_seconds * 1000)
+        out = []
+        for raw in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1):
+            enqueued = await self.redis.hget(self.keys.call(raw.decode()), "enqueued_ms")
+            if enqueued is not None and int(enqueued) <= limit:
+                out.append(raw.decode())
+        return out
+
+    async def take_out(self, call_id: str, state: str, **fields: str | int) -> bool:
+        """Take a waiting call out of its queue. True only for the one caller that did it, so
+        two controllers never both overflow or both call back the same caller."""
+        queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
+        if not queue or not await self.redis.zrem(self.keys.queue_calls(queue), call_id):
+            return False
+        await self.redis.hset(self.keys.call(call_id), "state", state)
+        await self._call_event(call_id, state, queue=queue, **fields)
+        return True
+
+    async def move(self, call_id: str, to_queue: str) -> bool:
+        """Overflow a waiting caller to another queue, keeping the time they have waited."""
+        target = await self.queue_config(to_queue)
+        data = await self.redis.hgetall(self.keys.call(call_id))
+        if not data or not await self.take_out(call_id, "overflowed", to=to_queue):
+            return False
+        enqueued = int(data[b"enqueued_ms"])
+        score = enqueued - int(int(data[b"priority"]) * target.priority_weight_seconds * 1000)
+        await self.redis.hset(
+            self.keys.call(call_id), mapping={"queue": to_queue, "state": "waiting", "score": score}
+        )
+        await self.redis.zadd(self.keys.queue_calls(to_queue), {call_id: score})
+        await self._call_event(
+            call_id, "waiting", queue=to_queue, came_from=data[b"queue"].decode()
+        )
+        return True
+
+    async def request_callback(self, call_id: str) -> bool:
+        """The caller chose to be called back: out of the queue, the request stored."""
+        data = await self.redis.hgetall(self.keys.call(call_id))
+        if not data or not await self.take_out(call_id, "callback_requested"):
+            return False
+        queue = data[b"queue"].decode()
+        await self.redis.zadd(self.keys.callbacks(queue), {call_id: _now_ms()})
+        return True
+
+    async def callbacks(self, queue: str) -> list[dict[str, str]]:
+        """Callback requests of a queue, oldest first (number, name, when)."""
+        out = []
+        for raw, when in await self.redis.zrange(
+            self.keys.callbacks(queue), 0, -1, withscores=True
+        ):
+            data = await self.redis.hgetall(self.keys.call(raw.decode()))
+            out.append(
+                {
+                    "call": raw.decode(),
+                    "number": data.get(b"caller_number", b"").decode(),
+                    "name": data.get(b"caller_name", b"").decode(),
+                    "requested_ms": str(int(when)),
+                }
+            )
+        return out
 
     async def requeue(self, call_id: str) -> None:
         """Back in the queue with the original score (the caller keeps their place)."""

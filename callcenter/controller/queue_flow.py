@@ -42,13 +42,14 @@ __all__ = ["FlowSettings", "QueueCallFlow"]
 
 log = logging.getLogger("callcenter.controller")
 
-SUBSCRIPTIONS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_ANSWER")
+SUBSCRIPTIONS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_ANSWER", "DTMF")
 
 
 @dataclass(frozen=True)
 class FlowSettings:
     ring_seconds: int = 20
     moh: str = "local_stream://moh"
+    callback_prompt: str = "ivr/ivr-thank_you_for_calling.wav"
     recordings_dir: Path = Path("var/recordings")
     tick_seconds: float = 0.5
     # A controller that misses its heartbeat this long is dead: its ringing offers are taken
@@ -84,6 +85,7 @@ class QueueCallFlow:
         for node, esl in self.nodes.items():
             esl.on("CHANNEL_PARK", partial(self._on_park, node))
             esl.on("CHANNEL_HANGUP_COMPLETE", partial(self._on_hangup, node))
+            esl.on("DTMF", partial(self._on_dtmf, node))
             await esl.subscribe(*SUBSCRIPTIONS)
         self._ticker = asyncio.create_task(self._tick())
 
@@ -137,6 +139,43 @@ class QueueCallFlow:
         log.info("queue_enqueued uuid=%s queue=%s caller=%s", uuid, queue, call.caller_number)
         await esl.api(f"uuid_broadcast {uuid} {self.settings.moh} aleg")
         self._spawn(self.dispatch(queue))
+
+    async def _on_dtmf(self, node: str, event: Event) -> None:
+        """The exit key: a waiting caller asks to be called back instead."""
+        uuid = event.unique_id or ""
+        digit = event.get("DTMF-Digit") or ""
+        queue = await self.store.redis.hget(self.store.keys.call(uuid), "queue")
+        if queue is None or not digit:
+            return
+        config = await self.store.queue_config(queue.decode())
+        if digit != config.exit_key or not await self.store.request_callback(uuid):
+            return
+        log.info("queue_callback_requested uuid=%s queue=%s", uuid, config.name)
+        esl = self.nodes[node]
+        await esl.api(f"uuid_break {uuid}")
+        await esl.execute(uuid, "playback", self.settings.callback_prompt)
+        await esl.execute(uuid, "hangup", "NORMAL_CLEARING")
+
+    async def _overflow(self, queue: str) -> None:
+        config = await self.store.queue_config(queue)
+        if not config.max_wait_seconds or not config.overflow:
+            return
+        for call_id in await self.store.overdue(queue, config.max_wait_seconds):
+            kind, _, target = config.overflow.partition(":")
+            if kind == "queue":
+                if await self.store.move(call_id, target):
+                    log.info("queue_overflow uuid=%s from=%s to=%s", call_id, queue, target)
+                    self._spawn(self.dispatch(target))
+                continue
+            if not await self.store.take_out(call_id, "overflowed", to=config.overflow):
+                continue
+            node = await self.store.redis.hget(self.store.keys.call(call_id), "node")
+            esl = self.nodes.get(node.decode()) if node else None
+            if esl is None:
+                continue
+            number, _, context = target.partition("@")
+            log.info("queue_overflow uuid=%s from=%s to=%s", call_id, queue, config.overflow)
+            await esl.api(f"uuid_transfer {call_id} {number} XML {context}")
 
     async def _on_hangup(self, node: str, event: Event) -> None:
         uuid = event.unique_id or ""
@@ -285,6 +324,7 @@ class QueueCallFlow:
                 await self._reclaim_expired()
                 await self.store.finish_wrap_ups()
                 for raw in await self.store.redis.smembers(self.store.keys.queues):
+                    await self._overflow(raw.decode())
                     await self.dispatch(raw.decode())
             except (AcdError, EslError, OSError) as exc:
                 log.warning("queue_tick_failed error=%s", exc)

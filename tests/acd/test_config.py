@@ -52,3 +52,21 @@ def test_bad_files_name_the_field(tmp_path: Path, text: str, message: str) -> No
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(AcdConfigError, match="file not found"):
         load_acd_config(tmp_path / "none.yaml")
+
+
+def test_overflow_and_exit_key_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("queues: [{name: q, max_wait_seconds: 30, overflow: 'queue:nope'}]")
+    with pytest.raises(AcdConfigError, match="no queue 'nope'"):
+        load_acd_config(path)
+    path.write_text("queues: [{name: q, max_wait_seconds: 30}]")
+    with pytest.raises(AcdConfigError, match="needed with max_wait_seconds"):
+        load_acd_config(path)
+    path.write_text("queues: [{name: q, exit_key: '12'}]")
+    with pytest.raises(AcdConfigError, match="queues.0.exit_key"):
+        load_acd_config(path)
+    path.write_text(
+        "queues: [{name: q, max_wait_seconds: 30, overflow: 'extension:5000@default',"
+        " exit_key: '1'}]"
+    )
+    assert load_acd_config(path).queues[0].exit_key == "1"
