@@ -63,7 +63,7 @@ def test_overflow_and_exit_key_are_checked(tmp_path: Path) -> None:
     with pytest.raises(AcdConfigError, match="needed with max_wait_seconds"):
         load_acd_config(path)
     path.write_text("queues: [{name: q, exit_key: '12'}]")
-    with pytest.raises(AcdConfigError, match="queues.0.exit_key"):
+    with pytest.raises(AcdConfigError, match=r"queues\.0\.exit_key"):
         load_acd_config(path)
     path.write_text(
         "queues: [{name: q, max_wait_seconds: 30, overflow: 'extension:5000@default',"
