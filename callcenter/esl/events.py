@@ -28,7 +28,7 @@ _KEYS: dict[str, tuple[bytes, bytes]] = {}
 
 
 def _search_keys(name: str) -> tuple[bytes, bytes]:
-    key = name.encode("latin-1") + b": "
+    key = name.encode("utf-8") + b": "
     keys = (key, b"\n" + key)
     if len(_KEYS) < 4096:
         _KEYS[name] = keys
@@ -182,17 +182,20 @@ class Event:
 
 def parse_event_plain(payload: bytes) -> Event:
     """Parse the body of a ``text/event-plain`` frame (itself a nested frame, see §1.2)."""
-    if not payload.startswith(b"Event-Name: ") and payload.find(b"\nEvent-Name: ") < 0:
+    first = payload.startswith(b"Event-Name: ")
+    if not first and b"\nEvent-Name: " not in payload:
         raise EslProtocolError(f"plain event without Event-Name: {payload[:60]!r}")
+    body: str | None = None
     # Values never hold a raw newline, so the first "\nContent-Length: " is a header line: the
     # inner length of an event that carries a body, always its last header. Searching for it is
     # much cheaper than for the "\n\n" that ends the header block ("\n" is everywhere).
     marker = payload.find(b"\nContent-Length: ")
+    end = -1
     if marker >= 0:
         eol = payload.find(b"\n", marker + 17)
         if eol > 0 and payload.startswith(b"\n", eol + 1):
             length_text = payload[marker + 17 : eol]
-            if not length_text.isdigit():
+            if not (length_text.isascii() and length_text.isdigit()):
                 raise EslProtocolError(f"invalid inner Content-Length {length_text[:40]!r}")
             length = int(length_text)
             start = eol + 2
@@ -202,25 +205,34 @@ def parse_event_plain(payload: bytes) -> Event:
                     f"{len(payload) - start} bytes"
                 )
             body = payload[start : start + length].decode("utf-8", "replace")
-            return Event._plain(payload, marker + 1, body)
-    if payload.endswith(b"\n\n"):
-        end = len(payload) - 1
-    else:
-        end = payload.find(b"\n\n") + 1
-        if end <= 0:
-            if not payload.endswith(b"\n"):
-                raise EslProtocolError("plain event without the empty line that ends its headers")
-            end = len(payload)
-    return Event._plain(payload, end, None)
+            end = marker + 1
+    if end < 0:
+        if payload.endswith(b"\n\n"):
+            end = len(payload) - 1
+        else:
+            end = payload.find(b"\n\n") + 1
+            if end <= 0:
+                if not payload.endswith(b"\n"):
+                    raise EslProtocolError(
+                        "plain event without the empty line that ends its headers"
+                    )
+                end = len(payload)
+    # Event-Name must be a header, not text inside the body.
+    if not first and payload.find(b"\nEvent-Name: ", 0, end) < 0:
+        raise EslProtocolError(f"plain event without Event-Name: {payload[:60]!r}")
+    return Event._plain(payload, end, body)
 
 
 def _parse_event_json(payload: bytes) -> Event:
     try:
-        data = json.loads(payload)
-    except ValueError as exc:
+        # Duplicate keys (Hangup-Cause in HANGUP_COMPLETE): the first wins, as in plain events.
+        data = json.loads(payload, object_pairs_hook=_first_wins)
+    except (ValueError, RecursionError) as exc:
         raise EslProtocolError(f"invalid JSON event: {exc}") from exc
     if not isinstance(data, dict):
         raise EslProtocolError("JSON event is not an object")
+    if "Event-Name" not in data:
+        raise EslProtocolError("JSON event without Event-Name")
     body = data.pop("_body", None)
     if body is not None:
         data.pop("Content-Length", None)
@@ -231,6 +243,13 @@ def _parse_event_json(payload: bytes) -> Event:
         for k, v in data.items()
     }
     return Event(headers, None if body is None else str(body), format="json")
+
+
+def _first_wins(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
 
 
 def _json_value(value: object) -> str:
@@ -253,13 +272,18 @@ def _parse_event_xml(payload: bytes) -> Event:
     headers: dict[str, str] = {}
     for child in section:
         headers.setdefault(child.tag, url_decode(child.text or ""))
+    if "Event-Name" not in headers:
+        raise EslProtocolError("XML event without Event-Name")
     body: str | None = None
     body_el = root.find("body")
     if body_el is not None:
         text = body_el.text or ""
         length_el = root.find("Content-Length")
-        if length_el is not None and (length_el.text or "").isdigit():
+        length_text = (length_el.text or "") if length_el is not None else ""
+        if length_el is not None and not (length_text.isascii() and length_text.isdigit()):
+            raise EslProtocolError(f"invalid <Content-Length> {length_text[:40]!r} in XML event")
+        if length_el is not None:
             # Pretty-printing appends "\n  " inside </body>; the length says what was sent.
-            text = text.encode("utf-8")[: int(length_el.text or "0")].decode("utf-8", "replace")
+            text = text.encode("utf-8")[: int(length_text)].decode("utf-8", "replace")
         body = text
     return Event(headers, body, format="xml")

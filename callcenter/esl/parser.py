@@ -130,7 +130,8 @@ class FrameParser:
 
     def _check_partial_head(self, buf: bytes, pos: int) -> None:
         pending = len(buf) - pos
-        if pending > self.max_header_block:
+        # The first "\n" of the terminator may already be here: it is not part of the block.
+        if pending > self.max_header_block + 1:
             raise FrameTooLargeError(
                 f"no end of ESL header block within {self.max_header_block} bytes"
             )
@@ -140,7 +141,7 @@ class FrameParser:
             raise _bad_line(buf[pos:nl])
 
     def _content_length(self, text: str) -> int:
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise EslProtocolError(f"invalid Content-Length {text[:40]!r}")
         length = int(text)
         if length > self.max_body:
@@ -155,10 +156,10 @@ class FrameParser:
             if not name or not sep:
                 if line.endswith(b":") and len(line) > 1:
                     # "Name:" with an empty value (User-Data in log/data frames).
-                    headers.setdefault(line[:-1].decode("latin-1"), "")
+                    headers.setdefault(line[:-1].decode("utf-8", "replace"), "")
                     continue
                 raise _bad_line(line)
-            key = name.decode("latin-1")
+            key = name.decode("utf-8", "replace")
             if key not in headers:
                 headers[key] = value.decode("utf-8", "replace")
         return headers
@@ -235,7 +236,8 @@ class CommandParser:
             length = 0
             for key, text in headers.items():
                 if key.lower() == "content-length":
-                    if not text.strip().isdigit() or int(text) > self.max_body:
+                    digits = text.strip()
+                    if not (digits.isascii() and digits.isdigit()) or int(digits) > self.max_body:
                         raise EslProtocolError(f"invalid Content-Length {text[:40]!r}")
                     length = int(text)
             start = end + sep_len

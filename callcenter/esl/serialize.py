@@ -68,9 +68,14 @@ def serialize_xml(headers: Headers, body: str | None = None) -> bytes:
     lines.append("  </headers>")
     if body:
         lines.append(f"  <Content-Length>{len(body.encode('utf-8'))}</Content-Length>")
-        lines.append(f"  <body>{escape(body)}\n  </body>")
+        # As on the wire (cap 07): a body ending in a newline is closed by "  </body>" (the
+        # pretty-printer indents a closing tag only after a newline). CR is written as a
+        # character reference, or XML parsing would turn it into LF.
+        text = escape(body, {"\r": "&#xD;"})
+        closing = "  </body>" if text.endswith("\n") else "</body>"
+        lines.append(f"  <body>{text}{closing}")
     lines.append("</event>")
-    return "\n".join(lines).encode("utf-8")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 _SERIALIZERS = {"plain": serialize_plain, "json": serialize_json, "xml": serialize_xml}

@@ -8,7 +8,8 @@ them with ``-ERR sim_call Command not found!``:
   -> ``+OK <uuid>``
   (an inbound PSTN call into the ``public`` context; ``_`` keeps a default, caller name may not
   contain spaces here)
-- ``sim_phone <ext>@<domain> answer <delay_s>|reject <cause>|noanswer|unregister``
+- ``sim_phone <ext>@<domain> answer <delay_s> [<talk_s>]|reject <cause>|noanswer|unregister``
+  (``talk_s``: the agent hangs up that long after answering)
 - ``sim_phones`` -> one line per registered phone: ``<ext>@<domain> <mode> calls=<n>``
 - ``sim_dtmf <uuid> <digits>`` (the caller presses keys), ``sim_hangup <uuid> [cause]``
   (the far end hangs up)
@@ -565,9 +566,10 @@ class ApiCommands:
         if mode == "answer":
             try:
                 delay = float(words[2]) if len(words) > 2 else 0.5
+                talk = float(words[3]) if len(words) > 3 else None
             except ValueError:
                 return usage
-            phone.update(answer_after=delay, reject=None)
+            phone.update(answer_after=delay, reject=None, hangup_after=talk)
         elif mode == "reject":
             phone.update(
                 reject=normalize_cause(
