@@ -87,7 +87,7 @@ async def end_to_end(redis: Redis, agents: int = 50, calls: int = 600) -> tuple[
     await control.connect()
     await esl.connect()
     flow = QueueCallFlow(
-        {"sim": esl}, store, FlowSettings(ring_seconds=30, recordings_dir=folder / "rec")
+        {"sim": esl}, store, FlowSettings(ring_seconds=3, recordings_dir=folder / "rec")
     )
     try:
         await store.put_queue(QueueConfig("bench", Strategy.LONGEST_IDLE, wrap_up_seconds=0))
@@ -102,8 +102,8 @@ async def end_to_end(redis: Redis, agents: int = 50, calls: int = 600) -> tuple[
         await flow.start()
         start = time.perf_counter()
         for n in range(calls):
-            # A caller gives up after 100 simulated seconds (1 s) if nobody answered.
-            await control.api(f"sim_call 7000 {n} _ pstn 100")
+            # A caller gives up after 1 000 simulated seconds (10 s) if nobody answered.
+            await control.api(f"sim_call 7000 {n} _ pstn 1000")
         answered = 0
         deadline = time.perf_counter() + 120
         while time.perf_counter() < deadline:
@@ -114,12 +114,17 @@ async def end_to_end(redis: Redis, agents: int = 50, calls: int = 600) -> tuple[
                 break
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - start
+        # Offers still ringing when the last caller settled end within their ring time.
+        await asyncio.sleep(5)
         doubles = double_assignments(await redis.xrange(store.keys.events))
         stuck = [
             raw.decode()
             for raw in await redis.smembers(store.keys.agents)
             if await store.status(raw.decode()) is AgentStatus.RESERVED
         ]
+        for agent in stuck[:3]:
+            info = await store.agent(agent)
+            print("left reserved:", agent, info, flush=True)
         print(
             f"end to end: {calls} callers, {agents} agents: {answered} answered in "
             f"{elapsed:.1f} s = {answered / elapsed:.1f} calls/s; double assigned {doubles}; "

@@ -439,28 +439,39 @@ class AcdStore:
         queue = data[b"queue"].decode()
         await self.redis.zrem(self.keys.queue_calls(queue), call_id)
         await self.redis.hset(self.keys.call(call_id), "state", "abandoned")
+        # Read the offered agents only now: an offer made while we were marking the call is
+        # then seen too (its controller also checks the state after ringing).
+        agents = (await self.redis.hget(self.keys.call(call_id), "agents") or b"").decode()
+        released = [a for a in agents.split(",") if a and await self.cancel_offer(a, call_id)]
         wait = _now_ms() - int(data.get(b"enqueued_ms", b"0") or 0)
         await self._call_event(call_id, "abandoned", queue=queue, wait_ms=wait)
-        released = []
-        for agent in (data.get(b"agents") or b"").decode().split(","):
-            if agent and await self.status(agent) is AgentStatus.RESERVED:
-                await self._transition(
-                    agent,
-                    AgentStatus.AVAILABLE,
-                    expected="reserved",
-                    fields={"reserved_for": "", "reserved_until": ""},
-                )
-                released.append(agent)
         return released
+
+    async def cancel_offer(self, agent: str, call_id: str) -> bool:
+        """Free an agent reserved for this call (the caller left); False if not reserved for it."""
+        reserved_for = await self.redis.hget(self.keys.agent(agent), "reserved_for")
+        if reserved_for is None or reserved_for.decode() != call_id:
+            return False
+        try:
+            await self._transition(
+                agent,
+                AgentStatus.AVAILABLE,
+                expected="reserved",
+                fields={"reserved_for": "", "reserved_until": ""},
+            )
+        except WrongAgentStateError:
+            return False
+        return True
 
     async def hung_up(self, agent: str, call_id: str, talk_seconds: float) -> None:
         """The call ended: wrap-up for the queue's time, talk time and calls counted."""
         queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
         wrap_ms = int((await self.queue_config(queue)).wrap_up_seconds * 1000) if queue else 0
         data = await self.agent(agent)
+        # No wrap-up time: straight back to available, ready for the next caller.
         await self._transition(
             agent,
-            AgentStatus.WRAP_UP,
+            AgentStatus.WRAP_UP if wrap_ms > 0 else AgentStatus.AVAILABLE,
             expected="on_call",
             fields={
                 "call": "",

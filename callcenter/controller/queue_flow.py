@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -78,14 +78,15 @@ class QueueCallFlow:
         self.settings = settings or FlowSettings()
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatching: set[str] = set()
+        self._chains: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.controller_id = store.controller_id
 
     async def start(self) -> None:
         for node, esl in self.nodes.items():
-            esl.on("CHANNEL_PARK", partial(self._on_park, node))
-            esl.on("CHANNEL_HANGUP_COMPLETE", partial(self._on_hangup, node))
-            esl.on("DTMF", partial(self._on_dtmf, node))
+            esl.on("CHANNEL_PARK", partial(self._in_order, self._on_park, node))
+            esl.on("CHANNEL_HANGUP_COMPLETE", partial(self._in_order, self._on_hangup, node))
+            esl.on("DTMF", partial(self._in_order, self._on_dtmf, node))
             await esl.subscribe(*SUBSCRIPTIONS)
         self._ticker = asyncio.create_task(self._tick())
 
@@ -98,10 +99,50 @@ class QueueCallFlow:
             *self._tasks, *(t for t in [self._ticker] if t), return_exceptions=True
         )
 
+    def _in_order(
+        self,
+        handler: Callable[[str, Event], Coroutine[Any, Any, None]],
+        node: str,
+        event: Event,
+    ) -> None:
+        """Handle an event in its own task, after the earlier events of the same call.
+
+        Handlers wait on Redis and the switch; awaited one after another in the ESL dispatcher
+        they would serialize every call behind every other. Events of one call (the caller's
+        channel, or an agent leg carrying ``cc_call``) still run in the order they came.
+        """
+        key = event.variable("cc_call") or event.unique_id or ""
+        previous = self._chains.get(key)
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(previous)
+            try:
+                await handler(node, event)
+            except (AcdError, EslError, OSError) as exc:
+                log.warning("queue_event_failed uuid=%s event=%s error=%s", key, event.name, exc)
+
+        task = asyncio.ensure_future(run())
+        self._chains[key] = task
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if self._chains.get(key) is finished:
+                del self._chains[key]
+
+        task.add_done_callback(done)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("queue_task_failed error=%r", task.exception(), exc_info=task.exception())
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -219,6 +260,9 @@ class QueueCallFlow:
         with contextlib.suppress(AcdError):
             await self.store.hung_up(agent, call_id, talk_seconds=talk)
         log.info("queue_call_ended uuid=%s agent=%s talk=%.1f", call_id, agent, talk)
+        queue = call.get("queue")
+        if queue:
+            self._spawn(self.dispatch(queue))  # the agent may be free at once (no wrap-up)
 
     # -- matching and offers --------------------------------------------------------------------
 
@@ -277,11 +321,15 @@ class QueueCallFlow:
                      result.strip())  # fmt: skip
             if state == "offering":
                 await self.store.not_answered(offer.agent, offer.call_id)
+            else:
+                await self.store.cancel_offer(offer.agent, offer.call_id)
             self._spawn(self.dispatch(offer.queue))
             return
         if state != "offering":
             # The caller left while the agent's phone rang.
             await esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            await self.store.cancel_offer(offer.agent, offer.call_id)
+            self._spawn(self.dispatch(offer.queue))
             return
         try:
             await self.store.answered(offer.agent, offer.call_id)
@@ -295,8 +343,11 @@ class QueueCallFlow:
         await self.store.redis.hset(keys.call(offer.call_id), "answered_at", str(time.time()))
         reply = await esl.api(f"uuid_bridge {offer.call_id} {leg}")
         if not reply.startswith("+OK"):
+            # The caller left between the answer and the bridge: the agent must not stay on a
+            # call that does not exist.
             log.warning("queue_bridge_failed uuid=%s reply=%s", offer.call_id, reply.strip())
             await esl.api(f"uuid_kill {leg}")
+            await self._finish(offer.call_id, {"agent": offer.agent})
             return
         path = self.settings.recordings_dir / f"{offer.call_id}.wav"
         await esl.api(f"uuid_record {offer.call_id} start {path}")

@@ -202,6 +202,16 @@ class Listener:
 
     # -- events -------------------------------------------------------------------------------
 
+    def may_want(self, name: str) -> bool:
+        """A cheap first check by event name, before an event is even built."""
+        if self.closing or not self.authed:
+            return False
+        if self.my_uuid is not None:
+            return name in MYEVENTS or name in self.events or name == "BACKGROUND_JOB"
+        if name == "CUSTOM":
+            return self.all_custom or bool(self.custom) or self.all_events
+        return (self.all_events and name not in self.nixed) or name in self.events
+
     def wants(self, event: SimEvent) -> bool:
         name = event.name
         if self.my_uuid is not None:
@@ -446,7 +456,7 @@ class Listener:
         self.send(head.encode("utf-8"))
 
     def _getvar(self, name: str) -> None:
-        value = self.session.variables.get(name) if self.session is not None else None
+        value = self.session.get_var(name) if self.session is not None else None
         self.reply(value if value else "-ERR command not found")
 
     def _myevents(self, args: list[str]) -> None:

@@ -124,10 +124,19 @@ class SimSwitch:
 
     # -- services for listeners and the api -----------------------------------------------------
 
-    def queue_message(self, ch: Channel, msg: PrivateCommand, command: str) -> None:
-        """Deliver a sendmsg to a channel; it shows up as a PRIVATE_COMMAND event."""
-        headers = [("Command", command), *msg.headers.items()]
-        self.core.fire_channel("PRIVATE_COMMAND", ch, before=headers)
+    def queue_message(
+        self,
+        ch: Channel,
+        msg: PrivateCommand,
+        command: str | None,
+        *,
+        event_name: str = "PRIVATE_COMMAND",
+    ) -> None:
+        """Deliver a message to a channel; it shows up as a PRIVATE_COMMAND event (sendmsg,
+        with ``Command: sendmsg <uuid>`` first, cap 09) or COMMAND (uuid_broadcast, cap 05)."""
+        headers = [("Command", command)] if command else []
+        headers += msg.headers.items()
+        self.core.fire_channel(event_name, ch, before=headers)
         if ch.task is None or ch.task.done():
             # A channel without an application thread (ringing, or just bridged): give it one.
             ch.extra.setdefault("program", [])

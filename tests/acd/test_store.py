@@ -248,3 +248,18 @@ async def test_concurrent_controllers_never_double_assign(store: AcdStore, redis
     assert len({o.call_id for o in offers}) == 20
     for other in others:
         await other.redis.aclose()
+
+
+async def test_cancel_offer_frees_only_the_agent_reserved_for_that_call(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"])
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support"))
+    await one(store)
+    # The race the end-to-end benchmark found: the caller's hangup marks the call abandoned
+    # while the offer is being made; whoever sees it afterwards frees the agent.
+    assert await store.cancel_offer("a", "other-call") is False
+    assert await store.status("a") is AgentStatus.RESERVED
+    assert await store.cancel_offer("a", "c1") is True
+    assert await store.status("a") is AgentStatus.AVAILABLE
+    assert await store.cancel_offer("a", "c1") is False
