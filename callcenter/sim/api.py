@@ -173,20 +173,7 @@ class ApiCommands:
         handler = self.table.get(name.lower())
         if handler is None:
             return f"-ERR {name} Command not found!\n"
-        # switch_api_execute creates the API event before running the command and fires it
-        # after (cap 05: its Event-Sequence is older than the events the command caused).
-        headers = [("API-Command", name)]
-        if args.strip():
-            headers.append(("API-Command-Argument", args.strip()))
-        event = self.core.make_event("API", headers) if self._wanted("API") else None
-        try:
-            return await handler(args.strip(), listener)
-        finally:
-            if event is not None:
-                self.core.fire(event)
-
-    def _wanted(self, name: str) -> bool:
-        return any(listener.may_want(name) for listener in self.core.listeners)
+        return await handler(args.strip(), listener)
 
     # -- core -----------------------------------------------------------------------------------
 
@@ -353,7 +340,7 @@ class ApiCommands:
             return "-ERR No such channel!\n"
         if len(parts) < 2:
             return "-ERR No variable specified\n"
-        return ch.get_var(parts[1]) or "_undef_"
+        return ch.variables.get(parts[1], "_undef_")
 
     async def _uuid_setvar(self, args: str, _listener: Listener | None) -> str:
         parts = args.split(None, 2)
@@ -420,18 +407,12 @@ class ApiCommands:
             return "-ERR invalid uuid\n"
         path = parts[1]
         app, _, arg = path.partition("::")
-        if not arg:
-            app, arg = "playback", path
-        # switch_ivr_broadcast queues the message as a COMMAND event with these headers (cap 05).
-        headers = {
-            "call-command": "execute",
-            "execute-app-name": app,
-            "execute-app-arg": arg,
-            "event-lock": "true",
-            "lead-frames": "5",
-        }
-        msg = PrivateCommand("execute", app, arg, headers=headers)
-        self.switch.queue_message(ch, msg, None, event_name="COMMAND")
+        msg = (
+            PrivateCommand("execute", app, arg)
+            if arg
+            else PrivateCommand("execute", "playback", path)
+        )
+        self.switch.queue_message(ch, msg, "uuid_broadcast")
         return "+OK Message sent\n"
 
     async def _uuid_break(self, args: str, _listener: Listener | None) -> str:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CALL_STATES", "CHANNEL_STATES", "CODEC_HEADERS", "Channel", "PrivateCommand"]
+__all__ = ["CALL_STATES", "CHANNEL_STATES", "Channel", "PrivateCommand"]
 
 CHANNEL_STATES = [
     "CS_NEW", "CS_INIT", "CS_ROUTING", "CS_SOFT_EXECUTE", "CS_EXECUTE", "CS_EXCHANGE_MEDIA",
@@ -29,16 +29,6 @@ EXTENDED_EVENTS = frozenset(
         "MEDIA_BUG_START", "MEDIA_BUG_STOP", "CHANNEL_HOLD", "CHANNEL_UNHOLD", "CUSTOM",
     }
 )  # fmt: skip
-
-
-CODEC_HEADERS = [
-    ("Channel-Read-Codec-Name", "L16"),
-    ("Channel-Read-Codec-Rate", "8000"),
-    ("Channel-Read-Codec-Bit-Rate", "128000"),
-    ("Channel-Write-Codec-Name", "L16"),
-    ("Channel-Write-Codec-Rate", "8000"),
-    ("Channel-Write-Codec-Bit-Rate", "128000"),
-]
 
 
 def _usec() -> int:
@@ -84,15 +74,6 @@ class Channel:
     other_type: str = "originatee"
     bridged_by_api: bool = False
     held: bool = False
-    # Caller-profile fields that only some channels have (empty ones are left off the events).
-    profile_dialplan: str = ""  # "xml" on loopback legs, "XML" on sofia inbound / transferred
-    username: str = ""
-    network_addr: str = ""
-    transfer_source: str = ""
-    rdnis: str = ""
-    ani: str = ""  # kept when originate flips the caller id (cap 05: ANI stays the caller's)
-    # A SIP channel negotiates its codec at answer: until then its events carry no codec headers.
-    has_codec: bool = True
     created_us: int = field(default_factory=_usec)
     answered_us: int = 0
     progress_us: int = 0
@@ -138,17 +119,12 @@ class Channel:
     # -- headers --------------------------------------------------------------------------------
 
     def profile_headers(self, prefix: str) -> list[tuple[str, str]]:
-        """The caller profile (switch_caller_profile_event_set_data), empty fields omitted.
-
-        The order is the one of switch_caller.c (cap 05, 08, 12); the other leg's profile has no
-        ``Profile-Index`` (cap 08).
-        """
+        """The caller profile (switch_caller_profile_event_set_data), empty fields omitted."""
         logical = "inbound" if self.direction == "inbound" or self.hit_dialplan else "outbound"
         items = [
             ("Direction", self.direction),
             ("Logical-Direction", logical),
-            ("Username", self.username),
-            ("Dialplan", self.profile_dialplan),
+            ("Dialplan", self.dialplan.lower() if self.direction == "inbound" else ""),
             ("Caller-ID-Name", self.caller_name),
             ("Caller-ID-Number", self.caller_number),
             ("Orig-Caller-ID-Name", self.variables.get("orig_caller_id_name", self.caller_name)),
@@ -158,16 +134,13 @@ class Channel:
             ),
             ("Callee-ID-Name", self.callee_name),
             ("Callee-ID-Number", self.callee_number),
-            ("Network-Addr", self.network_addr),
-            ("ANI", self.ani or self.caller_number),
+            ("ANI", self.caller_number),
             ("Destination-Number", self.destination),
             ("Unique-ID", self.uuid),
             ("Source", self.source),
-            ("Transfer-Source", self.transfer_source),
             ("Context", self.context),
-            ("RDNIS", self.rdnis),
             ("Channel-Name", self.name),
-            ("Profile-Index", "" if prefix == "Other-Leg" else str(self.profile_index)),
+            ("Profile-Index", str(self.profile_index)),
             ("Profile-Created-Time", str(self.profile_created_us)),
             ("Channel-Created-Time", str(self.created_us)),
             ("Channel-Answered-Time", str(self.answered_us)),
@@ -185,44 +158,7 @@ class Channel:
         ]
         return [(f"{prefix}-{k}", v) for k, v in items if v != ""]
 
-    def get_var(self, name: str) -> str | None:
-        """A channel variable, else a caller-profile field of that name (switch_channel.c
-        ``switch_channel_get_variable`` falls back to the profile: ``caller_id_number`` is
-        readable in outbound mode though nobody set it, cap 10)."""
-        value = self.variables.get(name)
-        if value:
-            return value
-        fields = {
-            "caller_id_name": self.caller_name,
-            "caller_id_number": self.caller_number,
-            "callee_id_name": self.callee_name,
-            "callee_id_number": self.callee_number,
-            "destination_number": self.destination,
-            "ani": self.caller_number,
-            "context": self.context,
-            "dialplan": self.profile_dialplan,
-            "username": self.username,
-            "network_addr": self.network_addr,
-            "rdnis": self.rdnis,
-            "source": self.source,
-            "chan_name": self.name,
-            "uuid": self.uuid,
-            "transfer_source": self.transfer_source,
-        }
-        return fields.get(name) or None
-
     def basic_headers(self, other_profile: list[tuple[str, str]] | None) -> list[tuple[str, str]]:
-        headers = self.state_headers()
-        if self.has_codec:
-            headers += CODEC_HEADERS
-        headers += self.profile_headers("Caller")
-        if other_profile:
-            headers.append(("Other-Type", self.other_type))
-            headers += other_profile
-        return headers
-
-    def state_headers(self) -> list[tuple[str, str]]:
-        """The first block of channel data: states, name, ids, answer state, hangup cause."""
         headers = [
             ("Channel-State", self.state),
             ("Channel-Call-State", self.call_state),
@@ -237,6 +173,18 @@ class Channel:
         ]
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
+        headers += [
+            ("Channel-Read-Codec-Name", "L16"),
+            ("Channel-Read-Codec-Rate", "8000"),
+            ("Channel-Read-Codec-Bit-Rate", "128000"),
+            ("Channel-Write-Codec-Name", "L16"),
+            ("Channel-Write-Codec-Rate", "8000"),
+            ("Channel-Write-Codec-Bit-Rate", "128000"),
+        ]
+        headers += self.profile_headers("Caller")
+        if other_profile:
+            headers.append(("Other-Type", self.other_type))
+            headers += other_profile
         return headers
 
     def variable_headers(self) -> list[tuple[str, str]]:

@@ -111,17 +111,10 @@ class Dialplan:
 
     @classmethod
     def from_dir(cls, folder: Path, include_default: bool = True) -> Dialplan:
-        """Every ``*.xml`` under ``folder`` (sorted by path), then the built-in extensions.
-
-        The folder's extensions come first so that they override built-in ones that match the
-        same number (the built-in captures' 4702 dials port 8084, a test wants its own port).
-        """
-        plan = cls()
+        plan = cls.default() if include_default else cls()
         files = sorted(folder.rglob("*.xml"))
         for file in files:
             plan.load_string(file.read_text(encoding="utf-8"), str(file))
-        if include_default:
-            plan.load_string(DEFAULT_DIALPLAN, "<built-in>")
         return plan
 
     def load_string(self, text: str, source: str, default_context: str = "public") -> None:

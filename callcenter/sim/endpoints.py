@@ -235,8 +235,6 @@ class Callers:
             variables=sip_vars,
             source="mod_sofia",
             endpoint="sofia",
-            profile_dialplan="XML",
-            sip_inbound=True,
         )
         caller = Caller(core, ch)
         self.placed.append(caller)

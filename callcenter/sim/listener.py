@@ -182,8 +182,10 @@ class Listener:
                 break
             try:
                 self.writer.write(data)
-                if self._queue.empty():
-                    await self.writer.drain()
+                # drain() returns at once while the socket keeps up; when the reader is slow it
+                # waits, so frames pile up in the queue (counted, and dropped past the limit)
+                # instead of in the transport's unbounded buffer.
+                await self.writer.drain()
             except (ConnectionError, OSError, RuntimeError):
                 break
         with contextlib.suppress(Exception):
@@ -456,7 +458,7 @@ class Listener:
         self.send(head.encode("utf-8"))
 
     def _getvar(self, name: str) -> None:
-        value = self.session.get_var(name) if self.session is not None else None
+        value = self.session.variables.get(name) if self.session is not None else None
         self.reply(value if value else "-ERR command not found")
 
     def _myevents(self, args: list[str]) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import uuid as uuidlib
 from pathlib import Path
+from typing import Any
 
 from callcenter.sim.api import ApiCommands
 from callcenter.sim.apps import APPS
@@ -124,19 +125,10 @@ class SimSwitch:
 
     # -- services for listeners and the api -----------------------------------------------------
 
-    def queue_message(
-        self,
-        ch: Channel,
-        msg: PrivateCommand,
-        command: str | None,
-        *,
-        event_name: str = "PRIVATE_COMMAND",
-    ) -> None:
-        """Deliver a message to a channel; it shows up as a PRIVATE_COMMAND event (sendmsg,
-        with ``Command: sendmsg <uuid>`` first, cap 09) or COMMAND (uuid_broadcast, cap 05)."""
-        headers = [("Command", command)] if command else []
-        headers += msg.headers.items()
-        self.core.fire_channel(event_name, ch, before=headers)
+    def queue_message(self, ch: Channel, msg: PrivateCommand, command: str) -> None:
+        """Deliver a sendmsg to a channel; it shows up as a PRIVATE_COMMAND event."""
+        headers = [("Command", command), *msg.headers.items()]
+        self.core.fire_channel("PRIVATE_COMMAND", ch, before=headers)
         if ch.task is None or ch.task.done():
             # A channel without an application thread (ringing, or just bridged): give it one.
             ch.extra.setdefault("program", [])
@@ -195,15 +187,15 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 8021,
     password: str = "ClueCon",
-    *,
-    recordings_dir: str | Path = "var/recordings",
-    dialplan_dir: str | Path | None = None,
-    time_scale: float = 1.0,
+    **options: Any,
 ) -> None:
-    """Run a simulated switch until cancelled (``callcenter sim``)."""
-    switch = SimSwitch(
-        password, recordings_dir=recordings_dir, dialplan_dir=dialplan_dir, time_scale=time_scale
-    )
+    """Run a simulated switch until cancelled (``callcenter sim``).
+
+    ``options`` are the keyword arguments of ``SimSwitch`` (``recordings_dir``, ``dialplan_dir``,
+    ``time_scale``, ``hostname``, ``users``, ``allowed_peers``, ...); ``None`` values are ignored
+    so a CLI can pass its unset flags through.
+    """
+    switch = SimSwitch(password, **{k: v for k, v in options.items() if v is not None})
     await switch.start(host, port)
     print(f"callcenter sim: event socket on {host}:{switch.port}", flush=True)
     try:
