@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from callcenter.sim.causes import normalize_cause
-from callcenter.sim.channel import PrivateCommand
+from callcenter.sim.channel import Channel, PrivateCommand
 from callcenter.sim.originate import emit_dtmf, originate
 
 if TYPE_CHECKING:
@@ -107,6 +107,20 @@ CALLCENTER_AGENT_HEADER = (
 Handler = Callable[[str, "Listener | None"], Awaitable[str]]
 
 
+def uptime_text(up: float) -> str:
+    """``0 years, 0 days, 1 hour, ...``: the plural ``s`` dropped for 1 (status, HEARTBEAT)."""
+    days, rest = divmod(int(up), 86400)
+    years, days = divmod(days, 365)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    micro = int((up - int(up)) * 1_000_000)
+    parts = [
+        (years, "year"), (days, "day"), (hours, "hour"), (minutes, "minute"),
+        (seconds, "second"), (micro // 1000, "millisecond"), (micro % 1000, "microsecond"),
+    ]  # fmt: skip
+    return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in parts)
+
+
 def _split_keeping_vars(text: str) -> list[str]:
     """Split on spaces, but not inside ``{...}``/``[...]`` variable blocks or quotes."""
     words: list[str] = []
@@ -173,26 +187,28 @@ class ApiCommands:
         handler = self.table.get(name.lower())
         if handler is None:
             return f"-ERR {name} Command not found!\n"
-        return await handler(args.strip(), listener)
+        # switch_api_execute creates the API event before running the command and fires it
+        # after (cap 05: its Event-Sequence is older than the events the command caused).
+        headers = [("API-Command", name)]
+        if args.strip():
+            headers.append(("API-Command-Argument", args.strip()))
+        event = self.core.make_event("API", headers) if self._wanted("API") else None
+        try:
+            return await handler(args.strip(), listener)
+        finally:
+            if event is not None:
+                self.core.fire(event)
+
+    def _wanted(self, name: str) -> bool:
+        return any(listener.may_want(name) for listener in self.core.listeners)
 
     # -- core -----------------------------------------------------------------------------------
 
     async def _status(self, args: str, _listener: Listener | None) -> str:
-        up = time.time() - self.core.started
-        days, rest = divmod(int(up), 86400)
-        hours, rest = divmod(rest, 3600)
-        minutes, seconds = divmod(rest, 60)
-        ms = int((up - int(up)) * 1000)
         sessions = len(self.core.channels)
         peak = self.core.peak_sessions
-
-        def plural(n: int, word: str) -> str:
-            return f"{n} {word}{'' if n == 1 else 's'}"
-
         return (
-            f"UP 0 years, {plural(days, 'day')}, {plural(hours, 'hour')}, "
-            f"{plural(minutes, 'minute')}, {plural(seconds, 'second')}, "
-            f"{plural(ms, 'millisecond')}, 0 microseconds\n"
+            f"UP {uptime_text(time.time() - self.core.started)}\n"
             f"FreeSWITCH (Version 1.10.12-release  64bit) is ready\n"
             f"{self.core.sessions_since_startup} session(s) since startup\n"
             f"{sessions} session(s) - peak {peak}, last 5min {peak} \n"
@@ -340,7 +356,7 @@ class ApiCommands:
             return "-ERR No such channel!\n"
         if len(parts) < 2:
             return "-ERR No variable specified\n"
-        return ch.variables.get(parts[1], "_undef_")
+        return ch.get_var(parts[1]) or "_undef_"
 
     async def _uuid_setvar(self, args: str, _listener: Listener | None) -> str:
         parts = args.split(None, 2)
@@ -407,12 +423,23 @@ class ApiCommands:
             return "-ERR invalid uuid\n"
         path = parts[1]
         app, _, arg = path.partition("::")
-        msg = (
-            PrivateCommand("execute", app, arg)
-            if arg
-            else PrivateCommand("execute", "playback", path)
-        )
-        self.switch.queue_message(ch, msg, "uuid_broadcast")
+        if not arg:
+            app, arg = "playback", path
+        # switch_ivr_broadcast queues the message as a COMMAND event with these headers (cap 05).
+        headers = {
+            "call-command": "execute",
+            "execute-app-name": app,
+            "execute-app-arg": arg,
+            "event-lock": "true",
+            "lead-frames": "5",
+        }
+        leg = parts[2].lower() if len(parts) > 2 else "aleg"
+        other = self.core.find(ch.other_uuid) if ch.other_uuid else None
+        targets: list[Channel | None] = {"bleg": [other], "both": [ch, other]}.get(leg, [ch])
+        for target in targets:
+            if target is not None:
+                msg = PrivateCommand("execute", app, arg, headers=dict(headers))
+                self.switch.queue_message(target, msg, None, event_name="COMMAND")
         return "+OK Message sent\n"
 
     async def _uuid_break(self, args: str, _listener: Listener | None) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+import uuid as uuidlib
+from collections.abc import Callable
 
 from callcenter.sim.causes import normalize_cause
 from callcenter.sim.channel import Channel
@@ -16,6 +19,7 @@ from callcenter.sim.switch import AppFunc, Interrupt, SwitchCore
 
 __all__ = ["APPS", "playback_seconds"]
 
+CC_SUBCLASS = "callcenter::info"
 _TONE = re.compile(r"%\(([\d.]+),([\d.]+)")
 
 
@@ -61,15 +65,30 @@ async def _park(core: SwitchCore, ch: Channel, data: str) -> str | None:
     return None
 
 
-async def play_file(core: SwitchCore, ch: Channel, path: str) -> str:
-    """PLAYBACK_START, the file's duration, PLAYBACK_STOP (``break`` when interrupted)."""
+async def play_file(
+    core: SwitchCore, ch: Channel, path: str, until: Callable[[], bool] | None = None
+) -> str:
+    """PLAYBACK_START, the file's duration, PLAYBACK_STOP (``break`` when interrupted).
+
+    ``until``: checked every simulated 0.1 s; true stops the playback early (a caller's digit
+    stops an IVR prompt).
+    """
     kind = path.split("://", 1)[0] if "://" in path else path.rsplit(".", 1)[-1]
     extra = [("Playback-File-Type", kind), ("Playback-File-Path", path)]
     core.fire_channel("PLAYBACK_START", ch, after=extra)
     status = "done"
     ch.extra["playing"] = ch.extra.get("playing", 0) + 1
     try:
-        await core.wait(ch, playback_seconds(core, path), media=True)
+        remaining = playback_seconds(core, path)
+        if until is None:
+            await core.wait(ch, remaining, media=True)
+        while until is not None and remaining > 0:
+            if until():
+                status = "break"
+                break
+            step = min(0.1, remaining)
+            await core.wait(ch, step, media=True)
+            remaining -= step
     except Interrupt:
         status = "break"
         raise
@@ -200,6 +219,54 @@ async def _socket(core: SwitchCore, ch: Channel, data: str) -> str | None:
     return None
 
 
+async def _callcenter(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    """``callcenter <queue>``: a member waits in the queue, hearing music, until it hangs up or
+    is taken away (mod_callcenter's agents are not simulated: the project's own ACD offers
+    calls). Fires the member's ``callcenter::info`` events as cap 11 shows them."""
+    queue = data.split()[0] if data.strip() else ""
+    joined = str(int(time.time()))
+    member = [
+        ("CC-Member-UUID", str(uuidlib.uuid4())),
+        ("CC-Member-Session-UUID", ch.uuid),
+        ("CC-Member-CID-Name", ch.caller_name),
+        ("CC-Member-CID-Number", ch.caller_number),
+    ]
+    members = core.queue_members.setdefault(queue, set())
+    members.add(ch.uuid)
+    start = [("CC-Queue", queue), ("CC-Action", "member-queue-start"), *member]
+    core.fire_channel("CUSTOM", ch, after=start, subclass=CC_SUBCLASS)
+    _members_count(core, queue)
+    reason = "NONE"
+    try:
+        await core.wait(ch, None)
+    except Interrupt as exc:
+        reason = "BREAK_OUT" if exc.reason == "hangup" else "NONE"
+    finally:
+        members.discard(ch.uuid)
+        end = [
+            ("CC-Queue", queue),
+            ("CC-Action", "member-queue-end"),
+            ("CC-Member-Leaving-Time", str(int(time.time()))),
+            ("CC-Member-Joined-Time", joined),
+            ("CC-Cause", "Cancel"),
+            ("CC-Cancel-Reason", reason),
+            *member,
+        ]
+        core.fire_channel("CUSTOM", ch, after=end, subclass=CC_SUBCLASS)
+        _members_count(core, queue)
+    return None
+
+
+def _members_count(core: SwitchCore, queue: str) -> None:
+    count = [
+        ("CC-Queue", queue),
+        ("CC-Action", "members-count"),
+        ("CC-Count", str(len(core.queue_members.get(queue, ())))),
+        ("CC-Selection", "Single-Queue"),
+    ]
+    core.fire(core.make_event("CUSTOM", count, subclass=CC_SUBCLASS))
+
+
 async def _info(core: SwitchCore, ch: Channel, data: str) -> str | None:
     return None
 
@@ -247,6 +314,7 @@ APPS: dict[str, AppFunc] = {
     "stop_record_session": _stop_record_session,
     "bridge": _bridge,
     "socket": _socket,
+    "callcenter": _callcenter,
     "info": _info,
     "wait_for_answer": _wait_for_answer,
     "sched_hangup": _sched_hangup,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CALL_STATES", "CHANNEL_STATES", "Channel", "PrivateCommand"]
+__all__ = ["CALL_STATES", "CHANNEL_STATES", "L16", "PCMU", "Channel", "PrivateCommand"]
 
 CHANNEL_STATES = [
     "CS_NEW", "CS_INIT", "CS_ROUTING", "CS_SOFT_EXECUTE", "CS_EXECUTE", "CS_EXCHANGE_MEDIA",
@@ -29,6 +30,11 @@ EXTENDED_EVENTS = frozenset(
         "MEDIA_BUG_START", "MEDIA_BUG_STOP", "CHANNEL_HOLD", "CHANNEL_UNHOLD", "CUSTOM",
     }
 )  # fmt: skip
+
+
+# Codec name, rate, bit rate: loopback and null legs run L16 (cap 05, 08), SIP calls PCMU (cap 12).
+L16 = ("L16", "8000", "128000")
+PCMU = ("PCMU", "8000", "64000")
 
 
 def _usec() -> int:
@@ -74,6 +80,16 @@ class Channel:
     other_type: str = "originatee"
     bridged_by_api: bool = False
     held: bool = False
+    # Caller-profile fields that only some channels have (empty ones are left off the events).
+    profile_dialplan: str = ""  # "xml" on loopback legs, "XML" on sofia inbound / transferred
+    username: str = ""
+    network_addr: str = ""
+    transfer_source: str = ""
+    rdnis: str = ""
+    ani: str = ""  # kept when originate flips the caller id (cap 05: ANI stays the caller's)
+    # A SIP channel negotiates its codec at answer: until then its events carry no codec headers.
+    has_codec: bool = True
+    codec: tuple[str, str, str] = L16
     created_us: int = field(default_factory=_usec)
     answered_us: int = 0
     progress_us: int = 0
@@ -85,6 +101,8 @@ class Channel:
     created_epoch: float = field(default_factory=time.time)
     inbox: asyncio.Queue[PrivateCommand] = field(default_factory=asyncio.Queue)
     gone: asyncio.Event = field(default_factory=asyncio.Event)
+    # Called right after CHANNEL_HANGUP_COMPLETE: a controlling socket is told then (cap 10).
+    on_reported: list[Callable[[], None]] = field(default_factory=list)
     answered_event: asyncio.Event = field(default_factory=asyncio.Event)
     hangup_event: asyncio.Event = field(default_factory=asyncio.Event)
     unbridged: asyncio.Event = field(default_factory=asyncio.Event)
@@ -119,12 +137,17 @@ class Channel:
     # -- headers --------------------------------------------------------------------------------
 
     def profile_headers(self, prefix: str) -> list[tuple[str, str]]:
-        """The caller profile (switch_caller_profile_event_set_data), empty fields omitted."""
+        """The caller profile (switch_caller_profile_event_set_data), empty fields omitted.
+
+        The order is the one of switch_caller.c (cap 05, 08, 12); the other leg's profile has no
+        ``Profile-Index`` (cap 08).
+        """
         logical = "inbound" if self.direction == "inbound" or self.hit_dialplan else "outbound"
         items = [
             ("Direction", self.direction),
             ("Logical-Direction", logical),
-            ("Dialplan", self.dialplan.lower() if self.direction == "inbound" else ""),
+            ("Username", self.username),
+            ("Dialplan", self.profile_dialplan),
             ("Caller-ID-Name", self.caller_name),
             ("Caller-ID-Number", self.caller_number),
             ("Orig-Caller-ID-Name", self.variables.get("orig_caller_id_name", self.caller_name)),
@@ -134,13 +157,16 @@ class Channel:
             ),
             ("Callee-ID-Name", self.callee_name),
             ("Callee-ID-Number", self.callee_number),
-            ("ANI", self.caller_number),
+            ("Network-Addr", self.network_addr),
+            ("ANI", self.ani or self.caller_number),
             ("Destination-Number", self.destination),
             ("Unique-ID", self.uuid),
             ("Source", self.source),
+            ("Transfer-Source", "" if prefix == "Other-Leg" else self.transfer_source),
             ("Context", self.context),
+            ("RDNIS", self.rdnis),
             ("Channel-Name", self.name),
-            ("Profile-Index", str(self.profile_index)),
+            ("Profile-Index", "" if prefix == "Other-Leg" else str(self.profile_index)),
             ("Profile-Created-Time", str(self.profile_created_us)),
             ("Channel-Created-Time", str(self.created_us)),
             ("Channel-Answered-Time", str(self.answered_us)),
@@ -158,7 +184,52 @@ class Channel:
         ]
         return [(f"{prefix}-{k}", v) for k, v in items if v != ""]
 
+    def get_var(self, name: str) -> str | None:
+        """A channel variable, else a caller-profile field of that name (switch_channel.c
+        ``switch_channel_get_variable`` falls back to the profile: ``caller_id_number`` is
+        readable in outbound mode though nobody set it, cap 10)."""
+        value = self.variables.get(name)
+        if value:
+            return value
+        fields = {
+            "caller_id_name": self.caller_name,
+            "caller_id_number": self.caller_number,
+            "callee_id_name": self.callee_name,
+            "callee_id_number": self.callee_number,
+            "destination_number": self.destination,
+            "ani": self.caller_number,
+            "context": self.context,
+            "dialplan": self.profile_dialplan,
+            "username": self.username,
+            "network_addr": self.network_addr,
+            "rdnis": self.rdnis,
+            "source": self.source,
+            "chan_name": self.name,
+            "uuid": self.uuid,
+            "transfer_source": self.transfer_source,
+        }
+        return fields.get(name) or None
+
     def basic_headers(self, other_profile: list[tuple[str, str]] | None) -> list[tuple[str, str]]:
+        headers = self.state_headers()
+        if self.has_codec:
+            headers += self.codec_headers("Read") + self.codec_headers("Write")
+        headers += self.profile_headers("Caller")
+        if other_profile:
+            headers.append(("Other-Type", self.other_type))
+            headers += other_profile
+        return headers
+
+    def codec_headers(self, side: str) -> list[tuple[str, str]]:
+        name, rate, bits = self.codec
+        return [
+            (f"Channel-{side}-Codec-Name", name),
+            (f"Channel-{side}-Codec-Rate", rate),
+            (f"Channel-{side}-Codec-Bit-Rate", bits),
+        ]
+
+    def state_headers(self) -> list[tuple[str, str]]:
+        """The first block of channel data: states, name, ids, answer state, hangup cause."""
         headers = [
             ("Channel-State", self.state),
             ("Channel-Call-State", self.call_state),
@@ -173,18 +244,6 @@ class Channel:
         ]
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
-        headers += [
-            ("Channel-Read-Codec-Name", "L16"),
-            ("Channel-Read-Codec-Rate", "8000"),
-            ("Channel-Read-Codec-Bit-Rate", "128000"),
-            ("Channel-Write-Codec-Name", "L16"),
-            ("Channel-Write-Codec-Rate", "8000"),
-            ("Channel-Write-Codec-Bit-Rate", "128000"),
-        ]
-        headers += self.profile_headers("Caller")
-        if other_profile:
-            headers.append(("Other-Type", self.other_type))
-            headers += other_profile
         return headers
 
     def variable_headers(self) -> list[tuple[str, str]]:
@@ -204,15 +263,15 @@ class Channel:
             "ip_addr": self.variables.get("sip_network_ip", ""),
             "dest": self.destination,
             "application": self.current_app or "",
-            "application_data": self.extra.get("app_data", ""),
+            "application_data": self.extra.get("app_data") or "",
             "dialplan": self.dialplan,
             "context": self.context,
-            "read_codec": "L16",
-            "read_rate": "8000",
-            "read_bit_rate": "128000",
-            "write_codec": "L16",
-            "write_rate": "8000",
-            "write_bit_rate": "128000",
+            "read_codec": self.codec[0],
+            "read_rate": self.codec[1],
+            "read_bit_rate": self.codec[2],
+            "write_codec": self.codec[0],
+            "write_rate": self.codec[1],
+            "write_bit_rate": self.codec[2],
             "secure": "",
             "hostname": hostname,
             "presence_id": "",

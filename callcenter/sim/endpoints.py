@@ -11,6 +11,7 @@ Times are simulated seconds (multiplied by the switch's ``time_scale``).
 from __future__ import annotations
 
 import asyncio
+import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -210,18 +211,42 @@ class Callers:
         """An inbound call from a trunk into ``context`` (``hangup_after``: seconds from now)."""
         core = self._core
         host = f"{gateway}.example"
+        # The variables mod_sofia sets on an INVITE from a gateway (names as in cap 12).
+        port = "5060"
         sip_vars = {
-            "sofia_profile_name": "external",
-            "sip_gateway_name": gateway,
             "sip_from_user": caller_number,
+            "sip_from_port": port,
+            "sip_from_uri": f"{caller_number}@{host}:{port}",
             "sip_from_host": host,
-            "sip_to_user": destination,
-            "sip_req_user": destination,
+            "sip_call_id": f"{uuidlib.uuid4().hex[:16]}@{host}",
+            "sip_local_network_addr": "127.0.0.1",
             "sip_network_ip": "127.0.0.1",
-            "sip_call_id": f"{(uuid or '')[:8] or id(self)}-sim@{host}",
+            "sip_network_port": port,
+            "sip_received_ip": "127.0.0.1",
+            "sip_received_port": port,
+            "sip_via_protocol": "udp",
+            "sip_from_user_stripped": caller_number,
+            "sofia_profile_name": "external",
+            "sofia_profile_url": "sip:mod_sofia@127.0.0.1:5080",
+            "recovery_profile_name": "external",
+            "sip_gateway_name": gateway,
+            "sip_from_display": caller_name or caller_number,
+            "sip_full_from": f'"{caller_name}" <sip:{caller_number}@{host}:{port}>',
+            "sip_to_display": destination,
+            "sip_full_to": f"<sip:{destination}@127.0.0.1:5080>",
+            "sip_req_user": destination,
+            "sip_req_port": "5080",
+            "sip_req_uri": f"{destination}@127.0.0.1:5080",
+            "sip_req_host": "127.0.0.1",
+            "sip_to_user": destination,
+            "sip_to_port": "5080",
+            "sip_to_uri": f"{destination}@127.0.0.1:5080",
+            "sip_to_host": "127.0.0.1",
+            "max_forwards": "70",
             "caller_id_name": caller_name,
             "caller_id_number": caller_number,
             "destination_number": destination,
+            "endpoint_disposition": "DELAYED NEGOTIATION",
         }
         sip_vars.update(variables or {})
         ch = core.new_channel(
@@ -235,6 +260,9 @@ class Callers:
             variables=sip_vars,
             source="mod_sofia",
             endpoint="sofia",
+            profile_dialplan="XML",
+            sip_inbound=True,
+            hit_dialplan=True,  # a call from a SIP peer is routed from the start (cap 12)
         )
         caller = Caller(core, ch)
         self.placed.append(caller)

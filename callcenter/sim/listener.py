@@ -121,7 +121,7 @@ class Listener:
                     return
                 self.send(auth_request())
             else:
-                self.core.spawn(self._watch_session())
+                self._watch_session()
             await self._read_loop()
         finally:
             self.core.listeners.discard(self)
@@ -279,21 +279,30 @@ class Listener:
 
     # -- outbound session -----------------------------------------------------------------------
 
-    async def _watch_session(self) -> None:
+    def _watch_session(self) -> None:
         ch = self.session
         assert ch is not None
-        # The notice follows the channel's last events (HANGUP_COMPLETE), as on the wire (cap 10).
-        await ch.gone.wait()
-        if self.closing:
+        ch.on_reported.append(self._session_over)
+
+    def _session_over(self) -> None:
+        """The controlled channel's CHANNEL_HANGUP_COMPLETE is out: the notice follows it at
+        once, as on the wire (cap 10); with linger the channel's last events (DESTROY) still
+        follow the notice, and the close comes after the linger time."""
+        ch = self.session
+        if ch is None or self.closing:
             return
-        if self.linger is not None:
-            self.send(linger_notice(ch.uuid, ch.name, None if self.linger < 0 else self.linger))
-            if self.linger >= 0:
-                await asyncio.sleep(self.linger)
-                self.send(disconnect_notice(ch.uuid))
-                self.close()
-        else:
+        if self.linger is None:
             self.send(disconnect_notice(ch.uuid))
+            self.close()
+            return
+        self.send(linger_notice(ch.uuid, ch.name, None if self.linger < 0 else self.linger))
+        if self.linger >= 0:
+            self.core.spawn(self._close_after_linger(ch.uuid, self.linger))
+
+    async def _close_after_linger(self, uuid: str, seconds: float) -> None:
+        await self.core.sleep(seconds)
+        if not self.closing:
+            self.send(disconnect_notice(uuid))
             self.close()
 
     # -- commands -----------------------------------------------------------------------------
@@ -458,7 +467,7 @@ class Listener:
         self.send(head.encode("utf-8"))
 
     def _getvar(self, name: str) -> None:
-        value = self.session.variables.get(name) if self.session is not None else None
+        value = self.session.get_var(name) if self.session is not None else None
         self.reply(value if value else "-ERR command not found")
 
     def _myevents(self, args: list[str]) -> None:
@@ -481,7 +490,7 @@ class Listener:
                 return
             self.my_uuid = ch.uuid
             self.session = ch
-            self.core.spawn(self._watch_session())
+            self._watch_session()
         else:
             self.reply("-ERR invalid uuid")
             return

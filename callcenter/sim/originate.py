@@ -104,6 +104,9 @@ async def originate_leg(
     if cid_num:
         variables.setdefault("origination_caller_id_number", cid_num)
     leg_name = f"loopback/{dest}-a" if kind == "loopback" else name
+    # The real switch names the callee after the last part of the dial string: "caller" for
+    # null/caller, "captures" for loopback/4701/captures (cap 05, 08).
+    callee = endpoint.rsplit("/", 1)[-1] if kind in ("null", "loopback") else dest
     b = core.new_channel(
         leg_name,
         "outbound",
@@ -114,12 +117,17 @@ async def originate_leg(
         variables=variables,
         source=source,
         endpoint=kind,
+        callee_name="Outbound Call",
+        callee_number=callee,
+        profile_dialplan="xml" if kind == "loopback" else "",
+        outgoing=True,
     )
-    b.callee_number = dest
-    b.callee_name = "Outbound Call"
     if a_leg is not None:
         b.variables["originator"] = a_leg.uuid
     core.fire_channel("CHANNEL_ORIGINATE", b)
+    # The new leg routes (nothing: it is outbound) and waits for media (cap 05).
+    core.set_state(b, "CS_ROUTING")
+    core.set_state(b, "CS_CONSUME_MEDIA")
     if kind == "null":
         await core.answer(b)
         return OriginateResult(True, b.uuid)
@@ -221,8 +229,12 @@ async def _loopback(core: SwitchCore, a: Channel, rest: str) -> OriginateResult:
         caller_number=a.caller_number,
         source="mod_loopback",
         endpoint="loopback",
+        callee_name=a.callee_name,
+        callee_number=a.callee_number,
+        profile_dialplan="xml",
+        codec=True,
     )
-    b.callee_number = a.callee_number
+    core.set_call_state(b, "RINGING")
     actions = core.route_dialplan(b, ext, context)
     if actions is None:
         core.hangup(b, "NO_ROUTE_DESTINATION")
@@ -277,7 +289,7 @@ async def originate(
             return OriginateResult(False, cause="NO_ROUTE_DESTINATION")
         actions = routed
     if ch.is_up:
-        ch.state = "CS_EXECUTE"
+        core.set_state(ch, "CS_EXECUTE")
         core.start_program(ch, actions)
     return result
 

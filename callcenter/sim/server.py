@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid as uuidlib
 from pathlib import Path
 from typing import Any
 
-from callcenter.sim.api import ApiCommands
+from callcenter.sim.api import VERSION, ApiCommands, uptime_text
 from callcenter.sim.apps import APPS
 from callcenter.sim.channel import Channel, PrivateCommand
 from callcenter.sim.dialplan import Dialplan, DialplanError
 from callcenter.sim.endpoints import Callers, FarEnds, Phones
 from callcenter.sim.events import SwitchIdentity
+from callcenter.sim.ivr import IVR_APPS
 from callcenter.sim.listener import Listener
 from callcenter.sim.switch import SwitchCore
 
@@ -27,6 +29,9 @@ class SimSwitch:
     """A FreeSWITCH stand-in speaking the real event socket protocol over TCP.
 
     ``phones``, ``callers`` and ``far_ends`` script the endpoints; ``core`` holds the channels.
+    Every simulated duration (ringing, playback, sleep, hangup_after, heartbeat, linger) is
+    multiplied by ``time_scale``; ``max_backlog`` frames queued for a slow reader, then
+    ``max_lost`` lost events, and the listener is dropped (FreeSWITCH: 100000 and 500).
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class SimSwitch:
         max_lost: int = 500,
         auth_timeout: float = 25.0,
         default_playback_seconds: float = 2.0,
+        heartbeat_seconds: float | None = 20.0,
     ) -> None:
         self.password = password
         self.users = dict(users or {})
@@ -50,6 +56,8 @@ class SimSwitch:
         self.max_backlog = max_backlog
         self.max_lost = max_lost
         self.auth_timeout = auth_timeout
+        self.heartbeat_seconds = heartbeat_seconds
+        self._heartbeat: asyncio.Task[None] | None = None
         self.dialplan_dir = Path(dialplan_dir) if dialplan_dir else None
         identity = SwitchIdentity(core_uuid=str(uuidlib.uuid4()), hostname=hostname)
         dialplan = Dialplan.from_dir(self.dialplan_dir) if self.dialplan_dir else Dialplan.default()
@@ -61,6 +69,7 @@ class SimSwitch:
             default_playback_seconds=default_playback_seconds,
         )
         self.core.apps.update(APPS)
+        self.core.apps.update(IVR_APPS)
         self.core.owner = self
         self.phones = Phones(self.core)
         self.far_ends = FarEnds()
@@ -85,12 +94,19 @@ class SimSwitch:
     async def start(self, host: str = "127.0.0.1", port: int = 8021) -> None:
         self._server = await asyncio.start_server(self._accept, host, port)
         self._port = int(self._server.sockets[0].getsockname()[1])
+        if self.heartbeat_seconds:
+            self._heartbeat = asyncio.create_task(self._beat(self.heartbeat_seconds))
         log.info("sim_listening host=%s port=%d", host, self._port)
 
     async def stop(self) -> None:
         """Close the listening socket, every connection, and every channel."""
         if self._server is not None:
             self._server.close()
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         for listener in list(self.core.listeners):
             listener.close()
         for task in list(self._connections):
@@ -110,6 +126,38 @@ class SimSwitch:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    async def _beat(self, seconds: float) -> None:
+        """HEARTBEAT every ``seconds`` (simulated; 20 s in FreeSWITCH), then the RE_SCHEDULE of
+        its task, as the real scheduler fires them (cap 05)."""
+        core = self.core
+        while True:
+            await core.sleep(seconds)
+            up = time.time() - core.started
+            heartbeat = [
+                ("Event-Info", "System Ready"),
+                ("Up-Time", uptime_text(up)),
+                ("FreeSWITCH-Version", VERSION),
+                ("Uptime-msec", str(int(up * 1000))),
+                ("Session-Count", str(len(core.channels))),
+                ("Max-Sessions", "1000"),
+                ("Session-Per-Sec", "30"),
+                ("Session-Per-Sec-Last", "0"),
+                ("Session-Per-Sec-Max", "0"),
+                ("Session-Per-Sec-FiveMin", "0"),
+                ("Session-Since-Startup", str(core.sessions_since_startup)),
+                ("Session-Peak-Max", str(core.peak_sessions)),
+                ("Session-Peak-FiveMin", str(core.peak_sessions)),
+                ("Idle-CPU", "99.000000"),
+            ]
+            core.fire(core.make_event("HEARTBEAT", heartbeat))
+            schedule = [
+                ("Task-ID", "1"),
+                ("Task-Desc", "heartbeat"),
+                ("Task-Group", "core"),
+                ("Task-Runtime", str(int(time.time() + seconds * core.time_scale))),
+            ]
+            core.fire(core.make_event("RE_SCHEDULE", schedule))
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -125,10 +173,19 @@ class SimSwitch:
 
     # -- services for listeners and the api -----------------------------------------------------
 
-    def queue_message(self, ch: Channel, msg: PrivateCommand, command: str) -> None:
-        """Deliver a sendmsg to a channel; it shows up as a PRIVATE_COMMAND event."""
-        headers = [("Command", command), *msg.headers.items()]
-        self.core.fire_channel("PRIVATE_COMMAND", ch, before=headers)
+    def queue_message(
+        self,
+        ch: Channel,
+        msg: PrivateCommand,
+        command: str | None,
+        *,
+        event_name: str = "PRIVATE_COMMAND",
+    ) -> None:
+        """Deliver a message to a channel; it shows up as a PRIVATE_COMMAND event (sendmsg,
+        with ``Command: sendmsg <uuid>`` first, cap 09) or COMMAND (uuid_broadcast, cap 05)."""
+        headers = [("Command", command)] if command else []
+        headers += msg.headers.items()
+        self.core.fire_channel(event_name, ch, before=headers)
         if ch.task is None or ch.task.done():
             # A channel without an application thread (ringing, or just bridged): give it one.
             ch.extra.setdefault("program", [])

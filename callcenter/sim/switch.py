@@ -17,11 +17,12 @@ import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callcenter.sim.causes import normalize_cause
-from callcenter.sim.channel import EXTENDED_EVENTS, Channel, PrivateCommand
+from callcenter.sim.channel import EXTENDED_EVENTS, PCMU, Channel, PrivateCommand
 from callcenter.sim.dialplan import Action, Dialplan, expand_variables
 from callcenter.sim.events import SimEvent, SwitchIdentity, standard_headers
 from callcenter.sim.recording import write_stereo_wav
@@ -60,7 +61,25 @@ _CALLING = {
     "CHANNEL_HOLD": ("switch_ivr.c", "switch_ivr_hold", 1584),
     "CHANNEL_UNHOLD": ("switch_ivr.c", "switch_ivr_unhold", 1651),
     "CHANNEL_ORIGINATE": ("switch_ivr_originate.c", "switch_ivr_originate", 3807),
+    "CHANNEL_OUTGOING": ("switch_core_session.c", "switch_core_session_outgoing_channel", 768),
+    "CHANNEL_PROGRESS_MEDIA": (
+        "switch_channel.c", "switch_channel_perform_mark_pre_answered", 3757
+    ),
+    "CALL_UPDATE": ("switch_channel.c", "switch_channel_flip_cid", 3430),
+    "API": ("switch_loadable_module.c", "switch_api_execute", 2954),
+    "COMMAND": ("switch_ivr_async.c", "switch_ivr_broadcast", 5731),
+    "PRIVATE_COMMAND": ("switch_core_session.c", "switch_core_session_queue_private_event", 1175),
+    "MEDIA_BUG_START": ("switch_core_media_bug.c", "switch_core_media_bug_add", 1014),
+    "MEDIA_BUG_STOP": ("switch_core_media_bug.c", "switch_core_media_bug_close", 1306),
+    "BACKGROUND_JOB": ("mod_event_socket.c", "api_exec", 1562),
+    "CHANNEL_DATA": ("mod_event_socket.c", "parse_command", 2021),
+    "HEARTBEAT": ("switch_core.c", "send_heartbeat", 95),
+    "RE_SCHEDULE": ("switch_scheduler.c", "switch_scheduler_execute", 73),
 }  # fmt: skip
+_CODEC_CALLING = {
+    "read": ("switch_core_codec.c", "switch_core_session_set_read_codec", 279),
+    "write": ("switch_core_codec.c", "switch_core_session_set_write_codec", 450),
+}
 _DEFAULT_CALLING = ("switch_core.c", "switch_core_event", 1)
 
 
@@ -129,6 +148,10 @@ class SwitchCore:
         self.owner: SimSwitch | None = None
         self.phones: Phones | None = None
         self.far_ends: FarEnds | None = None
+        # What time conditions in the dialplan see; tests may set a fixed clock.
+        self.clock: Callable[[], datetime] = datetime.now
+        # mod_callcenter stand-in: the member channels waiting in each queue.
+        self.queue_members: dict[str, set[str]] = {}
         self.endpoints: dict[str, Callable[[str, dict[str, str]], Awaitable[object]]] = {}
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -166,7 +189,8 @@ class SwitchCore:
     ) -> SimEvent:
         base = standard_headers(self.identity, name, _CALLING.get(name, _DEFAULT_CALLING))
         if subclass:
-            base.append(("Event-Subclass", subclass))
+            # A CUSTOM event starts with its subclass, before Event-Name (cap 11).
+            base.insert(0, ("Event-Subclass", subclass))
         return SimEvent(name, base + (headers or []), body, subclass)
 
     def fire_channel(
@@ -177,24 +201,29 @@ class SwitchCore:
         after: list[tuple[str, str]] | None = None,
         *,
         body: str | None = None,
+        profile: bool = True,
+        subclass: str | None = None,
     ) -> None:
         # Building an event costs more than everything else a channel does: skip it when no
         # listener subscribed to this name.
         if not any(listener.may_want(name) for listener in self.listeners):
             return
         other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
-        profile = (
+        other_profile = (
             other.profile_headers("Other-Leg")
             if other is not None
             else ch.extra.get("other_profile")
         )
         headers = list(before or [])
-        headers += ch.basic_headers(profile)
+        if profile:
+            headers += ch.basic_headers(other_profile)
+        else:
+            headers += ch.state_headers()
         if after:
             headers += after
         if name in EXTENDED_EVENTS:
             headers += ch.variable_headers()
-        self.fire(self.make_event(name, headers, body))
+        self.fire(self.make_event(name, headers, body, subclass))
 
     def set_state(self, ch: Channel, state: str) -> None:
         ch.state = state
@@ -231,7 +260,21 @@ class SwitchCore:
         variables: dict[str, str] | None = None,
         source: str = "mod_loopback",
         endpoint: str = "null",
+        callee_name: str = "",
+        callee_number: str = "",
+        profile_dialplan: str = "",
+        outgoing: bool = False,
+        sip_inbound: bool = False,
+        codec: bool | None = None,
+        hit_dialplan: bool = False,
     ) -> Channel:
+        """Create a channel and fire what a real one fires when it is born.
+
+        ``outgoing`` (a leg made by originate/bridge): CODEC, CODEC, CHANNEL_OUTGOING before
+        CS_INIT (cap 05); ``codec``: the CODEC events alone (a loopback -b leg);
+        ``sip_inbound`` (a call from a SIP peer): CS_NEW first, and no codec until answer
+        (cap 12).
+        """
         uid = uuid or str(uuidlib.uuid4())
         ch = Channel(
             uuid=uid,
@@ -243,17 +286,26 @@ class SwitchCore:
             caller_number=caller_number,
             source=source,
             endpoint=endpoint,
+            callee_name=callee_name,
+            callee_number=callee_number,
+            profile_dialplan=profile_dialplan,
+            hit_dialplan=hit_dialplan,
         )
+        if sip_inbound:
+            ch.has_codec = False
+            ch.codec = PCMU
+            ch.username = caller_number
+            ch.network_addr = (variables or {}).get("sip_network_ip", "127.0.0.1")
         ch.variables.update(
             {
                 "direction": direction,
                 "uuid": uid,
                 "session_id": str(self.sessions_since_startup + 1),
                 "channel_name": name,
-                "read_codec": "L16",
-                "read_rate": "8000",
-                "write_codec": "L16",
-                "write_rate": "8000",
+                "read_codec": ch.codec[0],
+                "read_rate": ch.codec[1],
+                "write_codec": ch.codec[0],
+                "write_rate": ch.codec[1],
             }
         )
         if direction == "outbound":
@@ -264,10 +316,46 @@ class SwitchCore:
         self.channels[uid] = ch
         self.sessions_since_startup += 1
         self.peak_sessions = max(self.peak_sessions, len(self.channels))
+        if codec if codec is not None else outgoing:
+            ch.state = "CS_NONE"
+            self.fire_codec(ch)
+        if outgoing:
+            ch.state = "CS_NONE"
+            self.fire_channel("CHANNEL_OUTGOING", ch)
+        if sip_inbound:
+            # CS_NEW is announced before the caller profile exists (cap 12).
+            ch.state = "CS_NEW"
+            self.fire_channel("CHANNEL_STATE", ch, profile=False)
         ch.state = "CS_INIT"
         self.fire_channel("CHANNEL_STATE", ch)
         self.fire_channel("CHANNEL_CREATE", ch)
         return ch
+
+    def fire_codec(self, ch: Channel) -> None:
+        """The two CODEC events of a channel setting its read and write codec (cap 05, 12).
+
+        Before the channel has a caller profile (a new outgoing leg) they carry the first block
+        of channel data and the codecs set so far; later the whole channel data. The read one
+        ends with lower-case copies, the write one with the odd ``Channel-Write-codec-bit-rate``
+        the real switch sends.
+        """
+        ch.has_codec = True
+        if not any(listener.may_want("CODEC") for listener in self.listeners):
+            return
+        read, write = ch.codec_headers("Read"), ch.codec_headers("Write")
+        early = ch.state == "CS_NONE"
+        for side in ("read", "write"):
+            headers = standard_headers(self.identity, "CODEC", _CODEC_CALLING[side])
+            headers += ch.state_headers()
+            if early:
+                headers += read if side == "read" else read + write
+            else:
+                headers += read + write + ch.profile_headers("Caller")
+            if side == "read":
+                headers += [(k.lower(), v) for k, v in read]
+            else:
+                headers.append(("Channel-Write-codec-bit-rate", ch.codec[2]))
+            self.fire(SimEvent("CODEC", headers))
 
     def flip_caller_id(self, ch: Channel) -> None:
         """What an api originate does to the answered leg (switch_channel_flip_cid)."""
@@ -275,6 +363,7 @@ class SwitchCore:
         ch.variables["channel_cid_flipped"] = "yes"
         ch.variables.setdefault("orig_caller_id_name", ch.caller_name)
         old_name, old_number = ch.caller_name, ch.caller_number
+        ch.ani = ch.ani or old_number
         ch.caller_name = ch.callee_name or "Outbound Call"
         ch.caller_number = ch.callee_number or ch.destination
         ch.callee_name, ch.callee_number = old_name, old_number
@@ -292,7 +381,7 @@ class SwitchCore:
 
         def field(name: str) -> str | None:
             if name.startswith("${") and name.endswith("}"):
-                return ch.variables.get(name[2:-1]) or self.global_vars.get(name[2:-1])
+                return ch.get_var(name[2:-1]) or self.global_vars.get(name[2:-1])
             fields = {
                 "destination_number": ch.destination,
                 "caller_id_number": ch.caller_number,
@@ -305,9 +394,9 @@ class SwitchCore:
             }
             if name in fields:
                 return fields[name]
-            return ch.variables.get(name)
+            return ch.get_var(name) or self.global_vars.get(name)
 
-        return self.dialplan.route(context, field)
+        return self.dialplan.route(context, field, now=self.clock(), set_var=ch.set_var)
 
     async def _run_channel(self, ch: Channel) -> None:
         try:
@@ -336,6 +425,9 @@ class SwitchCore:
         kind = nxt[0]
         if kind == "transfer":
             _, dest, context = nxt
+            self.new_profile(ch, f"bl_xfer:{dest}/{context}/XML")
+            ch.rdnis = ch.destination
+            ch.profile_dialplan = "XML"
             actions = self.route_dialplan(ch, str(dest), str(context))
             ch.transfer_us = int(time.time() * 1_000_000)
             ch.hit_dialplan = True
@@ -359,7 +451,7 @@ class SwitchCore:
             log.warning("sim_unknown_app uuid=%s app=%s", ch.uuid, app)
             self.hangup(ch, "DESTINATION_OUT_OF_ORDER")
             return
-        data = expand_variables(arg or "", lambda n: ch.variables.get(n) or self.global_vars.get(n))
+        data = expand_variables(arg or "", lambda n: ch.get_var(n) or self.global_vars.get(n))
         app_uuid = event_uuid or str(uuidlib.uuid4())
         # A sendmsg can run an application inside another (playback during park): restore the
         # outer one afterwards.
@@ -384,9 +476,9 @@ class SwitchCore:
         if response is not None:
             ch.variables["current_application_response"] = response
         final = ch.variables.get("current_application_response", "_none_")
-        self.fire_channel(
-            "CHANNEL_EXECUTE_COMPLETE", ch, after=[*extra, ("Application-Response", final)]
-        )
+        # Application-Response comes before Application-UUID here (cap 05, 08).
+        complete = [*extra[:-1], ("Application-Response", final), extra[-1]]
+        self.fire_channel("CHANNEL_EXECUTE_COMPLETE", ch, after=complete)
         ch.current_app, ch.extra["app_data"] = outer
         if outer[0] is not None:
             ch.variables["current_application"] = outer[0]
@@ -461,19 +553,26 @@ class SwitchCore:
     async def answer(self, ch: Channel) -> None:
         if ch.answered or not ch.is_up:
             return
+        if not ch.has_codec:
+            # A SIP call answered by the dialplan: codec, early media, then the answer (cap 12).
+            self.fire_codec(ch)
+            await self.pre_answer(ch)
         ch.answered = True
         ch.answered_us = int(time.time() * 1_000_000)
-        ch.variables.setdefault("endpoint_disposition", "ANSWER")
-        self.fire_channel("CHANNEL_ANSWER", ch)
-        self.set_call_state(ch, "ACTIVE")
-        ch.answered_event.set()
+        ch.variables["endpoint_disposition"] = "ANSWER"
+        # A loopback -b leg answering answers its -a twin first (cap 05: ANSWER a, ANSWER b).
         peer = ch.extra.get("loopback_peer")
         if isinstance(peer, Channel) and not peer.answered:
             await self.answer(peer)
+        self.fire_channel("CHANNEL_ANSWER", ch)
+        self.set_call_state(ch, "ACTIVE")
+        ch.answered_event.set()
 
     async def pre_answer(self, ch: Channel) -> None:
         if ch.answered or ch.early or not ch.is_up:
             return
+        if not ch.has_codec:
+            self.fire_codec(ch)
         ch.early = True
         ch.progress_us = int(time.time() * 1_000_000)
         self.fire_channel("CHANNEL_PROGRESS_MEDIA", ch)
@@ -521,11 +620,28 @@ class SwitchCore:
         ch.variables.setdefault("sip_hangup_disposition", "send_bye")
         cause = ch.hangup_cause or "NORMAL_CLEARING"
         self.fire_channel("CHANNEL_HANGUP_COMPLETE", ch, before=[("Hangup-Cause", cause)])
+        for notify in ch.on_reported:
+            notify()
         self.fire_channel("CHANNEL_DESTROY", ch)
         ch.state = "CS_DESTROY"
         self.fire_channel("CHANNEL_STATE", ch)
         self.channels.pop(ch.uuid, None)
         ch.gone.set()
+
+    def new_profile(self, ch: Channel, how: str) -> None:
+        """A transfer or uuid_bridge gives the channel a new caller profile (cap 08:
+        ``Caller-Profile-Index: 2``, ``Caller-Transfer-Source: <epoch>:<uuid>:uuid_br:<other>``)."""
+        now = time.time()
+        source = f"{int(now)}:{uuidlib.uuid4()}:{how}"
+        ch.profile_index += 1
+        ch.profile_created_us = int(now * 1_000_000)
+        ch.transfer_source = source
+        ch.variables.setdefault("original_destination_number", ch.destination)
+        ch.variables.setdefault("original_caller_id_name", ch.caller_name)
+        ch.variables.setdefault("original_caller_id_number", ch.caller_number)
+        ch.variables["transfer_source"] = source
+        history = ch.variables.get("transfer_history")
+        ch.variables["transfer_history"] = f"{history}|:{source}" if history else source
 
     def bridge(self, a: Channel, b: Channel, *, by_api: bool) -> None:
         """Join two legs; CHANNEL_BRIDGE is fired on the A leg (switch_ivr_bridge.c)."""
@@ -603,6 +719,9 @@ class SwitchCore:
                 self.unbridge(ch, other)
         # The legs know each other before their applications end (cap 08: Other-Leg-* on the
         # CHANNEL_EXECUTE_COMPLETE of park).
+        self.new_profile(a, f"uuid_br:{b.uuid}")
+        self.new_profile(b, f"uuid_br:{a.uuid}")
+        a.variables["uuid_bridge"] = b.uuid
         a.extra["other_profile"] = b.profile_headers("Other-Leg")
         b.extra["other_profile"] = a.profile_headers("Other-Leg")
         a.other_type, b.other_type = "originatee", "originator"
@@ -648,6 +767,7 @@ class SwitchCore:
         now = time.monotonic()
         recs[str(file)] = ActiveRecording(file, now, now if ch.other_uuid else None)
         self.fire_channel("RECORD_START", ch, after=[("Record-File-Path", str(file))])
+        self.fire_channel("MEDIA_BUG_START", ch, before=_media_bug(file))
         if limit:
             self.spawn(self._record_limit(ch, str(file), limit))
         return file
@@ -673,6 +793,7 @@ class SwitchCore:
                 ch,
                 after=[("Record-File-Path", str(rec.path)), ("Record-Completion-Cause", cause)],
             )
+            self.fire_channel("MEDIA_BUG_STOP", ch, before=_media_bug(rec.path))
         return True
 
     def _stop_recordings(self, ch: Channel) -> None:
@@ -684,6 +805,10 @@ class SwitchCore:
     def find(self, uuid: str) -> Channel | None:
         ch = self.channels.get(uuid.strip())
         return ch if ch is not None and ch.is_up else None
+
+
+def _media_bug(path: Path) -> list[tuple[str, str]]:
+    return [("Media-Bug-Function", "session_record"), ("Media-Bug-Target", str(path))]
 
 
 def parse_originate_vars(spec: str) -> tuple[dict[str, str], str]:

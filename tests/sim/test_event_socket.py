@@ -2,61 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from callcenter.esl.events import Event
-from callcenter.esl.frames import Frame
-from callcenter.esl.parser import FrameParser
 from callcenter.sim import SimSwitch
-
-
-class RawPeer:
-    """A bare ESL peer: sends bytes, collects frames, notices the close."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.parser = FrameParser()
-        self.frames: list[Frame] = []
-        self.closed = False
-
-    @classmethod
-    async def open(cls, port: int) -> RawPeer:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer)
-
-    async def next_frame(self, timeout: float = 10) -> Frame:
-        while not self.frames:
-            data = await asyncio.wait_for(self.reader.read(65536), timeout)
-            if not data:
-                self.closed = True
-                raise EOFError("connection closed")
-            self.frames.extend(self.parser.feed(data))
-        return self.frames.pop(0)
-
-    async def reply(self, command: str) -> Frame:
-        """Send a command and return its reply; frames before it stay queued, in order."""
-        self.writer.write(command.encode() + b"\n\n")
-        stash: list[Frame] = []
-        while True:
-            frame = await self.next_frame()
-            if frame.content_type in ("command/reply", "api/response"):
-                self.frames[:0] = stash
-                return frame
-            stash.append(frame)
-
-    async def until_closed(self, timeout: float = 10) -> list[Frame]:
-        seen: list[Frame] = []
-        try:
-            while True:
-                seen.append(await self.next_frame(timeout))
-        except EOFError:
-            return seen
-
-    def close(self) -> None:
-        self.writer.close()
+from tests.sim.raw import RawPeer
 
 
 @pytest.fixture
