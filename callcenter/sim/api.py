@@ -9,8 +9,15 @@ them with ``-ERR sim_call Command not found!``:
   (an inbound PSTN call into the ``public`` context; ``_`` keeps a default, caller name may not
   contain spaces here)
 - ``sim_phone <ext>@<domain> answer <delay_s> [<talk_s>]|reject <cause>|noanswer|unregister``
-  (``talk_s``: the agent hangs up that long after answering)
-- ``sim_phones`` -> one line per registered phone: ``<ext>@<domain> <mode> calls=<n>``
+  (registers the phone if needed; ``talk_s``: the agent hangs up that long after answering)
+  -> ``+OK <ext>@<domain> <mode>``
+- ``sim_phone <ext>@<domain> hangup [cause]`` (the agent hangs up whatever the phone has)
+  -> ``+OK <n> hung up``
+- ``sim_phones`` -> one line per registered phone: ``<ext>@<domain> <mode> calls=<n> live=<n>``,
+  then ``<N> total.``
+- ``sim_far_end <number>|default answer <delay_s> [<talk_s>]|reject <cause>|noanswer`` (what
+  answers ``sofia/gateway/<gw>/<number>``), ``sim_gateway <name> up|down`` (a down gateway
+  fails originate with GATEWAY_DOWN)
 - ``sim_dtmf <uuid> <digits>`` (the caller presses keys), ``sim_hangup <uuid> [cause]``
   (the far end hangs up)
 """
@@ -25,6 +32,7 @@ from xml.sax.saxutils import escape
 
 from callcenter.sim.causes import normalize_cause
 from callcenter.sim.channel import Channel, PrivateCommand
+from callcenter.sim.endpoints import Answering, Phone, lookup_phone
 from callcenter.sim.originate import emit_dtmf, originate
 
 if TYPE_CHECKING:
@@ -90,6 +98,10 @@ SHOW_CALLS_COLUMNS = [
     "b_sent_callee_num",
     "call_created_epoch",
 ]
+REGISTRATION_COLUMNS = [
+    "reg_user", "realm", "token", "url", "expires", "network_ip", "network_port",
+    "network_proto", "hostname", "metadata",
+]  # fmt: skip
 CALLCENTER_QUEUE_HEADER = (
     "name|strategy|moh_sound|time_base_score|tier_rules_apply|tier_rule_wait_second|"
     "tier_rule_wait_multiply_level|tier_rule_no_agent_no_wait|discard_abandoned_after|"
@@ -105,6 +117,26 @@ CALLCENTER_AGENT_HEADER = (
 )
 
 Handler = Callable[[str, "Listener | None"], Awaitable[str]]
+
+
+def _script(behavior: Answering, words: list[str]) -> str | None:
+    """Apply ``answer <delay> [<talk>]``, ``reject <cause>`` or ``noanswer``; None if invalid."""
+    mode = words[0].lower() if words else ""
+    if mode == "answer":
+        try:
+            delay = float(words[1]) if len(words) > 1 else 0.5
+            talk = float(words[2]) if len(words) > 2 else None
+        except ValueError:
+            return None
+        behavior.update(answer_after=delay, reject=None, hangup_after=talk)
+    elif mode == "reject":
+        cause = words[1] if len(words) > 1 else "CALL_REJECTED"
+        behavior.update(reject=normalize_cause(cause, "CALL_REJECTED"))
+    elif mode == "noanswer":
+        behavior.update(answer_after=None, reject=None)
+    else:
+        return None
+    return behavior.mode
 
 
 def uptime_text(up: float) -> str:
@@ -175,9 +207,12 @@ class ApiCommands:
             "hupall": self._hupall,
             "sofia": self._sofia,
             "callcenter_config": self._callcenter_config,
+            "sofia_contact": self._sofia_contact,
             "sim_call": self._sim_call,
             "sim_phone": self._sim_phone,
             "sim_phones": self._sim_phones,
+            "sim_far_end": self._sim_far_end,
+            "sim_gateway": self._sim_gateway,
             "sim_dtmf": self._sim_dtmf,
             "sim_hangup": self._sim_hangup,
         }
@@ -246,6 +281,9 @@ class ApiCommands:
         elif what in ("calls", "bridged_calls", "detailed_calls"):
             rows = self._call_rows()
             columns = SHOW_CALLS_COLUMNS
+        elif what == "registrations":
+            rows = [self._registration(p) for p in self.switch.phones.all()]
+            columns = REGISTRATION_COLUMNS
         else:
             return f"-ERR {what} is not a supported show target\n"
         if "count" in rest:
@@ -278,6 +316,34 @@ class ApiCommands:
         lines = [delim.join(columns)]
         lines += [delim.join(row.get(c, "") for c in columns) for row in rows]
         return "\n".join(lines) + f"\n\n{len(rows)} total.\n"
+
+    def _registration(self, phone: Phone) -> dict[str, str]:
+        """A row of ``show registrations`` (the core db registrations table)."""
+        return {
+            "reg_user": phone.extension,
+            "realm": phone.domain,
+            "token": f"{phone.extension}-{phone.domain}-sim",
+            "url": f"sofia/internal/{self._contact(phone)}",
+            "expires": str(int(self.core.started) + 3600),
+            "network_ip": "127.0.0.1",
+            "network_port": str(phone.port),
+            "network_proto": "udp",
+            "hostname": self.core.identity.hostname,
+            "metadata": "",
+        }
+
+    @staticmethod
+    def _contact(phone: Phone) -> str:
+        return f"sip:{phone.extension}@127.0.0.1:{phone.port}"
+
+    async def _sofia_contact(self, args: str, _listener: Listener | None) -> str:
+        """``sofia_contact [profile/]<user>@<domain>``: where a registered phone is reached."""
+        target = args.split()[0] if args.split() else ""
+        user, _, domain = target.rpartition("/")[2].partition("@")
+        phone = lookup_phone(self.core, user, domain or self.core.global_vars["domain"])
+        if phone is None:
+            return "error/user_not_registered"
+        return f"sofia/internal/{self._contact(phone)}"
 
     def _call_rows(self) -> list[dict[str, str]]:
         rows: list[dict[str, str]] = []
@@ -589,29 +655,48 @@ class ApiCommands:
         phones = self.switch.phones
         if mode == "unregister":
             return "+OK\n" if phones.unregister(ext, domain) else "-ERR not registered\n"
+        if mode == "hangup":
+            known = phones.get(ext, domain)
+            if known is None:
+                return "-ERR not registered\n"
+            cause = normalize_cause(words[2] if len(words) > 2 else None)
+            return f"+OK {known.hangup(cause)} hung up\n"
         phone = phones.get(ext, domain) or phones.register(ext, domain)
-        if mode == "answer":
-            try:
-                delay = float(words[2]) if len(words) > 2 else 0.5
-                talk = float(words[3]) if len(words) > 3 else None
-            except ValueError:
-                return usage
-            phone.update(answer_after=delay, reject=None, hangup_after=talk)
-        elif mode == "reject":
-            phone.update(
-                reject=normalize_cause(
-                    words[2] if len(words) > 2 else "CALL_REJECTED", "CALL_REJECTED"
-                )
-            )
-        elif mode == "noanswer":
-            phone.update(answer_after=None, reject=None)
-        else:
-            return usage
-        return f"+OK {phone.address} {phone.mode}\n"
+        done = _script(phone, words[1:])
+        return f"+OK {phone.address} {phone.mode}\n" if done else usage
 
     async def _sim_phones(self, args: str, _listener: Listener | None) -> str:
-        lines = [f"{p.address} {p.mode} calls={len(p.calls)}" for p in self.switch.phones.all()]
+        lines = [
+            f"{p.address} {p.mode} calls={len(p.calls)} live={len(p.live_calls)}"
+            for p in self.switch.phones.all()
+        ]
         return "\n".join(lines) + f"\n{len(lines)} total.\n"
+
+    async def _sim_far_end(self, args: str, _listener: Listener | None) -> str:
+        words = args.split()
+        usage = (
+            "-USAGE: sim_far_end <number>|default answer <delay_s> [<talk_s>]|reject <cause>|"
+            "noanswer\n"
+        )
+        if len(words) < 2:
+            return usage
+        far = self.switch.far_ends
+        if words[0] == "default":
+            behavior = far.default
+        else:
+            behavior = far.by_number.setdefault(words[0], Answering())
+        done = _script(behavior, words[1:])
+        return f"+OK {words[0]} {behavior.mode}\n" if done else usage
+
+    async def _sim_gateway(self, args: str, _listener: Listener | None) -> str:
+        words = args.split()
+        if len(words) != 2 or words[1].lower() not in ("up", "down"):
+            return "-USAGE: sim_gateway <name> up|down\n"
+        if words[1].lower() == "down":
+            self.switch.far_ends.down_gateways.add(words[0])
+        else:
+            self.switch.far_ends.down_gateways.discard(words[0])
+        return f"+OK {words[0]} {words[1].lower()}\n"
 
     async def _sim_dtmf(self, args: str, _listener: Listener | None) -> str:
         parts = args.split()

@@ -7,7 +7,6 @@ messages (sendmsg, hangup) meanwhile, as FreeSWITCH applications do.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 import uuid as uuidlib
@@ -174,30 +173,17 @@ async def _stop_record_session(core: SwitchCore, ch: Channel, data: str) -> str 
 
 async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
     """Dial the target(s) in order (``|`` failover, ``,`` ring together) and join the winner."""
-    from callcenter.sim.originate import originate_leg
+    from callcenter.sim.originate import dial
 
-    last_cause = "NO_ROUTE_DESTINATION"
-    for group in data.split("|"):
-        targets = [t for t in group.split(",") if t.strip()]
-        results = await asyncio.gather(
-            *(originate_leg(core, t.strip(), ch) for t in targets), return_exceptions=False
-        )
-        winners = [r for r in results if r.ok]
-        for loser in winners[1:]:
-            other = core.channels.get(loser.uuid)
-            if other is not None:
-                core.hangup(other, "LOSE_RACE")
-        if not winners:
-            last_cause = next((r.cause for r in results if r.cause), last_cause)
-            continue
+    result = await dial(core, data, ch)
+    if result.ok:
+        b = core.channels.get(result.uuid)
         if not ch.is_up:
-            other = core.channels.get(winners[0].uuid)
-            if other is not None:
-                core.hangup(other, "ORIGINATOR_CANCEL")
+            if b is not None:
+                core.hangup(b, "ORIGINATOR_CANCEL")
             return None
-        b = core.channels.get(winners[0].uuid)
         if b is None:
-            continue
+            return None
         await core.answer(ch)
         core.bridge(ch, b, by_api=False)
         # The B leg gets its own thread, and goes down when the bridge ends.
@@ -207,8 +193,8 @@ async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
         await core.stay_bridged(ch)
         ch.variables["last_bridge_hangup_cause"] = b.hangup_cause or "NORMAL_CLEARING"
         return None
-    ch.variables["originate_disposition"] = last_cause
-    ch.variables["DIALSTATUS"] = last_cause
+    ch.variables["originate_disposition"] = result.cause
+    ch.variables["DIALSTATUS"] = result.cause
     return None
 
 

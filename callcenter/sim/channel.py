@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.sim.events import SimEvent
+
 __all__ = ["CALL_STATES", "CHANNEL_STATES", "L16", "PCMU", "Channel", "PrivateCommand"]
 
 CHANNEL_STATES = [
@@ -53,6 +55,10 @@ class PrivateCommand:
     cause: str = "NORMAL_CLEARING"
     headers: dict[str, str] = field(default_factory=dict)
     done: asyncio.Future[None] | None = None
+    # uuid_broadcast's COMMAND event: created when queued, delivered after the application
+    # ran, as the real switch's event threads deliver it (cap 05: an older Event-Sequence
+    # arriving after the PLAYBACK events).
+    late_event: SimEvent | None = None
 
 
 @dataclass

@@ -40,6 +40,12 @@ class Answering:
     reject_after: float = 0.2
     hangup_after: float | None = None
     calls: list[str] = field(default_factory=list)
+    # Every call offered to this endpoint, in order, for ``wait_call``.
+    offers: asyncio.Queue[str] = field(default_factory=asyncio.Queue, repr=False)
+
+    async def wait_call(self, timeout: float | None = 30.0) -> str:
+        """The uuid of the next call that rings here (calls offered earlier come first)."""
+        return await asyncio.wait_for(self.offers.get(), timeout)
 
     def update(
         self,
@@ -71,10 +77,38 @@ class Phone(Answering):
 
     extension: str = ""
     domain: str = ""
+    core: SwitchCore | None = field(default=None, repr=False, compare=False)
 
     @property
     def address(self) -> str:
         return f"{self.extension}@{self.domain}"
+
+    @property
+    def port(self) -> int:
+        """The SIP port the phone registered from (a stable, distinct number per phone)."""
+        digits = "".join(c for c in self.extension if c.isdigit())
+        return 20000 + int(digits[-4:] or "0")
+
+    @property
+    def live_calls(self) -> list[str]:
+        """The uuids of this phone's calls that are still up (ringing or talking)."""
+        if self.core is None:
+            return []
+        return [u for u in self.calls if self.core.find(u) is not None]
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> int:
+        """The agent hangs up (a BYE from the phone): every live call of this phone ends.
+        Returns how many calls were hung up."""
+        if self.core is None:
+            return 0
+        count = 0
+        for uuid in self.live_calls:
+            ch = self.core.find(uuid)
+            if ch is not None:
+                ch.variables["sip_hangup_disposition"] = "recv_bye"
+                self.core.hangup(ch, cause)
+                count += 1
+        return count
 
 
 class Phones:
@@ -97,6 +131,7 @@ class Phones:
             hangup_after=hangup_after,
             extension=extension,
             domain=domain,
+            core=self._core,
         )
         self._phones[phone.address] = phone
         return phone

@@ -17,7 +17,7 @@ from callcenter.sim.channel import Channel
 from callcenter.sim.dialplan import Action
 from callcenter.sim.switch import OriginateResult, SwitchCore, parse_originate_vars
 
-__all__ = ["emit_dtmf", "originate", "originate_leg"]
+__all__ = ["dial", "emit_dtmf", "originate", "originate_leg", "split_dial_string"]
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -47,8 +47,11 @@ async def originate_leg(
     timeout: float | None = None,
     caller_name: str | None = None,
     caller_number: str | None = None,
+    created: list[Channel] | None = None,
+    flip: bool = False,
 ) -> OriginateResult:
-    """Create one outgoing leg and wait until it answers or fails."""
+    """Create one outgoing leg and wait until it answers or fails (``created`` collects the
+    channel as soon as it exists, so a caller can cancel it while it rings)."""
     variables, endpoint = parse_originate_vars(target.strip())
     if a_leg is not None:
         for key, value in a_leg.extra.get("exported", {}).items():
@@ -122,6 +125,10 @@ async def originate_leg(
         profile_dialplan="xml" if kind == "loopback" else "",
         outgoing=True,
     )
+    if created is not None:
+        created.append(b)
+    if flip:
+        b.extra["flip_on_answer"] = True
     if a_leg is not None:
         b.variables["originator"] = a_leg.uuid
     core.fire_channel("CHANNEL_ORIGINATE", b)
@@ -163,6 +170,7 @@ async def _ring(
 
     assert isinstance(behavior, Answering)
     behavior.calls.append(b.uuid)
+    behavior.offers.put_nowait(b.uuid)
     core.set_call_state(b, "RINGING")
     b.progress_us = int(time.time() * 1_000_000)
     core.fire_channel("CHANNEL_PROGRESS", b)
@@ -258,6 +266,102 @@ async def _loopback(core: SwitchCore, a: Channel, rest: str) -> OriginateResult:
     return OriginateResult(False, cause=a.hangup_cause or "NORMAL_CLEARING")
 
 
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside ``{}``/``[]``/``<>`` blocks and quotes."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    quoted = False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "{[<":
+            depth += 1
+        elif not quoted and char in "}]>" and depth:
+            depth -= 1
+        if char == sep and not depth and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def split_dial_string(data: str) -> list[list[str]]:
+    """``{g=1}a,b|c`` -> ``[["{g=1}a", "{g=1}b"], ["{g=1}c"]]``: groups tried in turn (``|``),
+    legs of a group rung together (``,``); the leading ``{...}`` applies to every leg."""
+    text = data.strip()
+    common = ""
+    if text.startswith("{"):
+        end = text.find("}")
+        if end > 0:
+            common, text = text[: end + 1], text[end + 1 :]
+    return [[common + leg for leg in _split_top(group, ",")] for group in _split_top(text, "|")]
+
+
+async def dial(
+    core: SwitchCore,
+    data: str,
+    a_leg: Channel | None = None,
+    *,
+    timeout: float | None = None,
+    caller_name: str | None = None,
+    caller_number: str | None = None,
+    flip: bool = False,
+) -> OriginateResult:
+    """Dial a whole dial string: the first leg of a group to answer wins, the others are hung
+    up with LOSE_RACE; a group that fails passes to the next (``|``)."""
+    result = OriginateResult(False, cause="NO_ROUTE_DESTINATION")
+    for group in split_dial_string(data):
+        created: list[Channel] = []
+        tasks = [
+            asyncio.ensure_future(
+                originate_leg(
+                    core,
+                    leg,
+                    a_leg,
+                    timeout=timeout,
+                    caller_name=caller_name,
+                    caller_number=caller_number,
+                    created=created,
+                    flip=flip,
+                )
+            )
+            for leg in group
+        ]
+        winner: OriginateResult | None = None
+        failures: list[OriginateResult] = []
+        pending: set[asyncio.Future[OriginateResult]] = set(tasks)
+        while pending and winner is None:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                outcome = task.result()
+                if outcome.ok and winner is None:
+                    winner = outcome
+                elif outcome.ok:
+                    _hang(core, outcome.uuid, "LOSE_RACE")
+                else:
+                    failures.append(outcome)
+        if winner is not None:
+            # The others still ring: cancel them (their originate_leg sees the hangup).
+            for leg in created:
+                if leg.uuid != winner.uuid and leg.is_up:
+                    core.hangup(leg, "LOSE_RACE")
+            for late in await asyncio.gather(*pending):
+                if late.ok:
+                    _hang(core, late.uuid, "LOSE_RACE")
+            return winner
+        result = next((f for f in failures if f.cause), result)
+    return result
+
+
+def _hang(core: SwitchCore, uuid: str, cause: str) -> None:
+    ch = core.channels.get(uuid)
+    if ch is not None:
+        core.hangup(ch, cause)
+
+
 async def originate(
     core: SwitchCore,
     url: str,
@@ -269,8 +373,8 @@ async def originate(
     timeout: float | None = None,
 ) -> OriginateResult:
     """The ``originate`` api: dial ``url``; on answer run ``&app(args)`` or extension ``target``."""
-    result = await originate_leg(
-        core, url, timeout=timeout, caller_name=cid_name, caller_number=cid_num
+    result = await dial(
+        core, url, timeout=timeout, caller_name=cid_name, caller_number=cid_num, flip=True
     )
     if not result.ok:
         return result
@@ -278,7 +382,6 @@ async def originate(
     if ch is None:
         return OriginateResult(False, cause="NORMAL_CLEARING")
     ch.hit_dialplan = True
-    core.flip_caller_id(ch)
     if target.startswith("&"):
         app, _, arg = target[1:].partition("(")
         actions = [Action(app.strip(), arg[:-1] if arg.endswith(")") else arg)]

@@ -185,7 +185,10 @@ class SimSwitch:
         with ``Command: sendmsg <uuid>`` first, cap 09) or COMMAND (uuid_broadcast, cap 05)."""
         headers = [("Command", command)] if command else []
         headers += msg.headers.items()
-        self.core.fire_channel(event_name, ch, before=headers)
+        if event_name == "COMMAND":
+            msg.late_event = self.core.channel_event(event_name, ch, before=headers)
+        else:
+            self.core.fire_channel(event_name, ch, before=headers)
         if ch.task is None or ch.task.done():
             # A channel without an application thread (ringing, or just bridged): give it one.
             ch.extra.setdefault("program", [])

@@ -204,10 +204,29 @@ class SwitchCore:
         profile: bool = True,
         subclass: str | None = None,
     ) -> None:
+        event = self.channel_event(
+            name, ch, before, after, body=body, profile=profile, subclass=subclass
+        )
+        if event is not None:
+            self.fire(event)
+
+    def channel_event(
+        self,
+        name: str,
+        ch: Channel,
+        before: list[tuple[str, str]] | None = None,
+        after: list[tuple[str, str]] | None = None,
+        *,
+        body: str | None = None,
+        profile: bool = True,
+        subclass: str | None = None,
+    ) -> SimEvent | None:
+        """A channel event built now (its time and Event-Sequence), to fire now or later;
+        None when no listener wants it."""
         # Building an event costs more than everything else a channel does: skip it when no
         # listener subscribed to this name.
         if not any(listener.may_want(name) for listener in self.listeners):
-            return
+            return None
         other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
         other_profile = (
             other.profile_headers("Other-Leg")
@@ -223,7 +242,7 @@ class SwitchCore:
             headers += after
         if name in EXTENDED_EVENTS:
             headers += ch.variable_headers()
-        self.fire(self.make_event(name, headers, body, subclass))
+        return self.make_event(name, headers, body, subclass)
 
     def set_state(self, ch: Channel, state: str) -> None:
         ch.state = state
@@ -545,6 +564,8 @@ class SwitchCore:
                     await self.execute(ch, msg.app, msg.arg or "", msg.event_uuid)
                     count += 1
         finally:
+            if msg.late_event is not None:
+                self.fire(msg.late_event)
             if msg.done is not None and not msg.done.done():
                 msg.done.set_result(None)
 
@@ -565,6 +586,10 @@ class SwitchCore:
         if isinstance(peer, Channel) and not peer.answered:
             await self.answer(peer)
         self.fire_channel("CHANNEL_ANSWER", ch)
+        if ch.extra.pop("flip_on_answer", False):
+            # An api originate's leg shows the callee as its caller once answered: CALL_UPDATE
+            # between CHANNEL_ANSWER and the ACTIVE call state (cap 05).
+            self.flip_caller_id(ch)
         self.set_call_state(ch, "ACTIVE")
         ch.answered_event.set()
 

@@ -234,3 +234,71 @@ async def test_queue_extension_of_the_captures(switch: SimSwitch, peer: RawPeer)
     assert end.get("CC-Cause") == "Cancel"
     assert end.get("CC-Member-UUID") == start.get("CC-Member-UUID")
     await peer.event("CUSTOM", CC_Action="members-count", CC_Count="0")
+
+
+async def test_ring_together_first_answer_wins_and_failover(
+    switch: SimSwitch, peer: RawPeer
+) -> None:
+    switch.phones.register("2001", "default", answer_after=3)
+    switch.phones.register("2002", "default", answer_after=1)
+    reply = await peer.api("originate {campaign='a,b'}user/2001@default,user/2002@default &park()")
+    assert reply.startswith("+OK ")
+    winner = reply.split()[1]
+    answered = await peer.event("CHANNEL_ANSWER", Unique_ID=winner)
+    assert answered.get("Caller-Destination-Number") == "2002"
+    assert answered.variable("campaign") == "a,b"
+    lost = await peer.event("CHANNEL_HANGUP_COMPLETE", Caller_Destination_Number="2001")
+    assert lost.get("Hangup-Cause") == "LOSE_RACE"
+    assert lost.variable("campaign") == "a,b"
+    # The first group fails, the second answers.
+    reply = await peer.api("originate error/user_busy|user/2002@default &park()")
+    assert reply.startswith("+OK ")
+    assert await peer.api("originate error/user_busy|error/call_rejected &park()") == (
+        "-ERR CALL_REJECTED\n"
+    )
+
+
+async def test_agent_phone_and_trunk_scripting(switch: SimSwitch, peer: RawPeer) -> None:
+    phone = switch.phones.register("3001", "default", answer_after=0.5)
+    reply = await peer.api("originate user/3001@default &park()")
+    uuid = reply.split()[1]
+    assert await phone.wait_call() == uuid
+    assert phone.live_calls == [uuid]
+    assert "3001@default answer 0.5 calls=1 live=1" in await peer.api("sim_phones")
+    assert await peer.api("sim_phone 3001@default hangup USER_BUSY") == "+OK 1 hung up\n"
+    end = await peer.event("CHANNEL_HANGUP_COMPLETE", Unique_ID=uuid)
+    assert end.get("Hangup-Cause") == "USER_BUSY"
+    assert end.variable("sip_hangup_disposition") == "recv_bye"
+    assert await peer.api("sim_phone 3999@default hangup") == "-ERR not registered\n"
+
+    assert await peer.api("sim_far_end 74950001122 reject user_busy") == (
+        "+OK 74950001122 reject USER_BUSY\n"
+    )
+    assert await peer.api("originate sofia/gateway/pstn/74950001122 &park()") == (
+        "-ERR USER_BUSY\n"
+    )
+    assert await peer.api("sim_far_end default noanswer") == "+OK default noanswer\n"
+    assert await peer.api("originate {originate_timeout=1}sofia/gateway/pstn/1 &park()") == (
+        "-ERR NO_ANSWER\n"
+    )
+    assert await peer.api("sim_gateway pstn down") == "+OK pstn down\n"
+    assert await peer.api("originate sofia/gateway/pstn/1 &park()") == "-ERR GATEWAY_DOWN\n"
+    assert await peer.api("sim_gateway pstn up") == "+OK pstn up\n"
+    assert (await peer.api("sim_gateway pstn")).startswith("-USAGE: sim_gateway")
+    assert (await peer.api("sim_far_end 1 dance")).startswith("-USAGE: sim_far_end")
+
+
+async def test_registrations_and_sofia_contact(switch: SimSwitch, peer: RawPeer) -> None:
+    assert await peer.api("show registrations") == "\n0 total.\n"
+    switch.phones.register("1000", "default")
+    text = await peer.api("show registrations")
+    lines = text.split("\n")
+    assert lines[0] == (
+        "reg_user,realm,token,url,expires,network_ip,network_port,network_proto,hostname,metadata"
+    )
+    assert lines[1].startswith("1000,default,")
+    assert text.endswith("\n\n1 total.\n")
+    assert await peer.api("sofia_contact 1000@default") == (
+        "sofia/internal/sip:1000@127.0.0.1:21000"
+    )
+    assert await peer.api("sofia_contact internal/1999@default") == "error/user_not_registered"

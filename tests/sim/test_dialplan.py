@@ -152,3 +152,13 @@ async def test_ivr_collects_the_callers_digits(tmp_path: Path) -> None:
         await silent.wait_hangup()
         assert silent.hangup_cause == "CALL_REJECTED"
         peer.close()
+
+
+def test_dial_strings_split_into_groups_and_legs() -> None:
+    from callcenter.sim.originate import split_dial_string
+
+    assert split_dial_string("{a=1,b='x,y'}user/1,[c=2]user/2|sofia/gateway/g/3") == [
+        ["{a=1,b='x,y'}user/1", "{a=1,b='x,y'}[c=2]user/2"],
+        ["{a=1,b='x,y'}sofia/gateway/g/3"],
+    ]
+    assert split_dial_string("null/x") == [["null/x"]]
