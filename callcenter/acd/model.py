@@ -69,3 +69,8 @@ class Offer:
     queue: str
     agent: str
     contact: str
+    # The call as the reserve step read it: enough to ring the agent without another read.
+    node: str = ""
+    caller_number: str = ""
+    caller_name: str = ""
+    enqueued_ms: int = 0

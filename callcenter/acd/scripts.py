@@ -6,7 +6,7 @@ KEYS[1]: every key shares that hash tag, so on Redis Cluster they live in one sl
 
 from __future__ import annotations
 
-__all__ = ["RESERVE", "SET_STATUS"]
+__all__ = ["ANSWER", "END_CALL", "ENQUEUE", "RESERVE", "SET_STATUS"]
 
 # Shared helpers: the score of an available agent in one queue's idle set, and the removal of
 # an agent from every idle set.
@@ -53,7 +53,8 @@ local function join_idle(agent, now, rnd)
 end
 """
 
-# KEYS[1] base. ARGV: agent, new status, now_ms, random score, expected status ('' = any),
+# KEYS[1] base. ARGV: agent, new status, now_ms, random score, expected status ('' = any;
+# "reserved@<call>": reserved for that call),
 # then field/value pairs to set. Returns the previous status, or an error.
 SET_STATUS = (
     _HELPERS
@@ -65,6 +66,14 @@ if redis.call('SISMEMBER', base .. ':agents', agent) == 0 then
   return redis.error_reply('UNKNOWN_AGENT ' .. agent)
 end
 local previous = redis.call('HGET', a, 'status') or 'logged_out'
+-- expected: "status,status,..." optionally followed by "@call": reserved for that call only
+-- (an agent released and reserved again for another call must not be taken for this one).
+local for_call = nil
+local at = string.find(expected, '@', 1, true)
+if at then
+  for_call = string.sub(expected, at + 1)
+  expected = string.sub(expected, 1, at - 1)
+end
 if expected ~= '' then
   local ok = false
   for want in string.gmatch(expected, '[^,]+') do
@@ -73,6 +82,9 @@ if expected ~= '' then
   if not ok then
     return redis.error_reply('WRONG_STATE ' .. agent .. ' is ' .. previous)
   end
+end
+if for_call and (redis.call('HGET', a, 'reserved_for') or '') ~= for_call then
+  return redis.error_reply('WRONG_STATE ' .. agent .. ' is not reserved for ' .. for_call)
 end
 leave_idle(agent)
 redis.call('ZREM', base .. ':wrapup', agent)
@@ -102,7 +114,8 @@ return previous
 # KEYS[1] base. ARGV: queue, now_ms, reserve_ms, ring_all_limit, calls_to_scan, agents_to_scan,
 # controller id (whose heartbeat vouches for the offer).
 # Takes the first waiting call (in score order) that some available agent can serve, reserves
-# the agent(s) and removes the call from the waiting set. Returns {call, agent, contact, ...}.
+# the agent(s) and removes the call from the waiting set.
+# Returns {call, node, caller_number, caller_name, enqueued_ms, agent, contact, agent, contact...}.
 RESERVE = (
     _HELPERS
     + r"""
@@ -143,7 +156,11 @@ for _, call in ipairs(redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)) do
     end
   end
   if #chosen > 0 then
+    local c = base .. ':call:' .. call
+    -- What the controller needs to ring the agent, so that it need not read the call again.
+    local info = redis.call('HMGET', c, 'node', 'caller_number', 'caller_name', 'enqueued_ms')
     local out = {call}
+    for i = 1, 4 do table.insert(out, info[i] or '') end
     for _, agent in ipairs(chosen) do
       local a = agent_key(agent)
       leave_idle(agent)
@@ -157,7 +174,7 @@ for _, call in ipairs(redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)) do
       table.insert(out, redis.call('HGET', a, 'contact') or '')
     end
     redis.call('ZREM', calls_key, call)
-    redis.call('HSET', base .. ':call:' .. call, 'state', 'offering', 'offered_at', now,
+    redis.call('HSET', c, 'state', 'offering', 'offered_at', now,
       'agents', table.concat(chosen, ','))
     redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
       'type', 'call', 'call', call, 'queue', queue, 'state', 'offering',
@@ -168,3 +185,106 @@ end
 return nil
 """
 )
+
+# KEYS[1] base. ARGV: call id, queue, now_ms, priority, caller_number, caller_name, skills
+# ("skill=level,..."), node. Puts a new caller in line, once: several controllers see the same
+# CHANNEL_PARK, and a late duplicate must never put back a call being offered.
+# Returns 1 (enqueued), 0 (known already) or an error for an unknown queue.
+ENQUEUE = r"""
+local base = KEYS[1]
+local call, queue, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local priority = tonumber(ARGV[4]) or 0
+local q = base .. ':queue:' .. queue
+local weight = redis.call('HGET', q, 'priority_weight_ms')
+if not weight then return redis.error_reply('UNKNOWN_QUEUE ' .. queue) end
+local c = base .. ':call:' .. call
+if redis.call('HSETNX', c, 'state', 'waiting') == 0 then return 0 end
+-- A caller with priority p is served as if they had come p * weight earlier.
+local score = now - priority * tonumber(weight)
+redis.call('HSET', c, 'queue', queue, 'caller_number', ARGV[5], 'caller_name', ARGV[6],
+  'priority', priority, 'skills', ARGV[7], 'enqueued_ms', now, 'score', score, 'node', ARGV[8])
+redis.call('ZADD', q .. ':calls', score, call)
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+  'type', 'call', 'call', call, 'queue', queue, 'state', 'waiting', 'ts', now)
+return 1
+"""
+
+# KEYS[1] base. ARGV: agent ('' = the call's agent), call id, now_ms, random score,
+# "bridged" to act only on a call that was bridged (else '').
+# A call ended (caller or agent hung up, whichever came first): the agent goes to the queue's
+# wrap-up (or available at once without one), talk time (from the bridge) and calls are
+# counted, the call is marked ended. Only the first of the two hangups does it: returns 0 for
+# the second, and for a call that is not (or not yet) connected.
+END_CALL = (
+    _HELPERS
+    + r"""
+local call, now, rnd = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local c = base .. ':call:' .. call
+local state, queue, owner, bridged = unpack(redis.call('HMGET', c, 'state', 'queue', 'agent',
+  'bridged_ms'))
+if state ~= 'answered' then return 0 end
+local agent = ARGV[1]
+if agent == '' then agent = owner or '' end
+if agent ~= owner then return 0 end
+if ARGV[5] == 'bridged' and not bridged then return 0 end
+queue = queue or ''
+local talk = 0
+if bridged then talk = math.max(0, now - tonumber(bridged)) end
+redis.call('HSET', c, 'state', 'ended', 'ended_ms', now)
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+  'type', 'call', 'call', call, 'state', 'ended', 'queue', queue, 'agent', agent,
+  'talk_ms', talk, 'ts', now)
+local a = agent_key(agent)
+if redis.call('HGET', a, 'status') ~= 'on_call' or redis.call('HGET', a, 'call') ~= call then
+  return 1  -- the agent was moved on meanwhile (logged out by a supervisor...)
+end
+local wrap = tonumber(redis.call('HGET', base .. ':queue:' .. queue, 'wrap_up_ms') or '0') or 0
+redis.call('HINCRBY', a, 'talk_ms', talk)
+redis.call('HINCRBY', a, 'calls', 1)
+redis.call('HDEL', a, 'call')
+redis.call('HSET', a, 'ready_at', now + wrap, 'since', now)
+local status = 'available'
+if wrap > 0 then
+  status = 'wrap_up'
+  redis.call('HSET', a, 'status', status)
+  redis.call('ZADD', base .. ':wrapup', now + wrap, agent)
+else
+  redis.call('HSET', a, 'status', status, 'idle_since', now)
+  join_idle(agent, now, rnd)
+end
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+  'type', 'agent', 'agent', agent, 'status', status, 'previous', 'on_call',
+  'reason', redis.call('HGET', a, 'reason') or '', 'ts', now)
+return 1
+"""
+)
+
+# KEYS[1] base. ARGV: agent, call id, now_ms, queue, enqueued_ms.
+# The agent picked up the offer: on call, the call answered (one step, so that nobody sees an
+# agent on a call the call does not know). Refused unless the agent is reserved for this call.
+ANSWER = r"""
+local base = KEYS[1]
+local agent, call, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local queue, enqueued = ARGV[4], tonumber(ARGV[5]) or 0
+local a = base .. ':agent:' .. agent
+local status, reserved_for = unpack(redis.call('HMGET', a, 'status', 'reserved_for'))
+if status ~= 'reserved' or reserved_for ~= call then
+  return redis.error_reply('WRONG_STATE ' .. agent .. ' is ' .. (status or 'unknown') ..
+    ', not reserved for ' .. call)
+end
+redis.call('ZREM', base .. ':reservations', agent)
+redis.call('HDEL', a, 'reserved_for', 'reserved_until')
+redis.call('HSET', a, 'status', 'on_call', 'since', now, 'call', call, 'no_answer', 0,
+  'answered_ms', now)
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+  'type', 'agent', 'agent', agent, 'status', 'on_call', 'previous', 'reserved',
+  'reason', redis.call('HGET', a, 'reason') or '', 'ts', now)
+redis.call('HSET', base .. ':call:' .. call, 'state', 'answered', 'agent', agent,
+  'answered_ms', now)
+local wait = 0
+if enqueued > 0 then wait = now - enqueued end
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+  'type', 'call', 'call', call, 'state', 'answered', 'queue', queue, 'agent', agent,
+  'wait_ms', wait, 'ts', now)
+return 1
+"""

@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 from callcenter.acd.errors import UnknownAgentError, UnknownQueueError, WrongAgentStateError
 from callcenter.acd.keys import Keys
 from callcenter.acd.model import AgentStatus, Offer, QueueConfig, Strategy, WaitingCall
-from callcenter.acd.scripts import RESERVE, SET_STATUS
+from callcenter.acd.scripts import ANSWER, END_CALL, ENQUEUE, RESERVE, SET_STATUS
 
 __all__ = ["AcdStore"]
 
@@ -44,6 +44,9 @@ class AcdStore:
         self.reserve_ms = int(reserve_seconds * 1000)
         self._set_status = redis.register_script(SET_STATUS)
         self._reserve = redis.register_script(RESERVE)
+        self._enqueue = redis.register_script(ENQUEUE)
+        self._end_call = redis.register_script(END_CALL)
+        self._answer = redis.register_script(ANSWER)
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -197,43 +200,26 @@ class AcdStore:
         Idempotent: several controllers see the same CHANNEL_PARK, only the first enqueues
         (False for the others), so a call being offered is never put back by a late duplicate.
         """
-        config = await self.queue_config(call.queue)
-        if not await self.redis.hsetnx(self.keys.call(call.call_id), "state", "waiting"):
-            return False
-        enqueued = call.enqueued_ms or _now_ms()
-        score = enqueued - int(call.priority * config.priority_weight_seconds * 1000)
-        k = self.keys
         skills = ",".join(f"{s}={lvl}" for s, lvl in sorted(call.skills.items()))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                k.call(call.call_id),
-                mapping={
-                    "queue": call.queue,
-                    "state": "waiting",
-                    "caller_number": call.caller_number,
-                    "caller_name": call.caller_name,
-                    "priority": call.priority,
-                    "skills": skills,
-                    "enqueued_ms": enqueued,
-                    "score": score,
-                    "node": call.node,
-                },
+        try:
+            done = await self._enqueue(
+                keys=[self.keys.base],
+                args=[
+                    call.call_id,
+                    call.queue,
+                    call.enqueued_ms or _now_ms(),
+                    call.priority,
+                    call.caller_number,
+                    call.caller_name,
+                    skills,
+                    call.node,
+                ],
             )
-            pipe.zadd(k.queue_calls(call.queue), {call.call_id: score})
-            pipe.xadd(
-                k.events,
-                {
-                    "type": "call",
-                    "call": call.call_id,
-                    "queue": call.queue,
-                    "state": "waiting",
-                    "ts": enqueued,
-                },
-                maxlen=100_000,
-                approximate=True,
-            )
-            await pipe.execute()
-        return True
+        except ResponseError as exc:
+            if str(exc).startswith("UNKNOWN_QUEUE"):
+                raise UnknownQueueError(call.queue) from exc
+            raise
+        return bool(done)
 
     async def waiting(self, queue: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1)]
@@ -263,39 +249,72 @@ class AcdStore:
             raise
         if not result:
             return []
-        call = result[0].decode()
+        call, node, number, name, enqueued = (item.decode() for item in result[:5])
         return [
-            Offer(call, queue, result[i].decode(), result[i + 1].decode())
-            for i in range(1, len(result), 2)
+            Offer(
+                call,
+                queue,
+                result[i].decode(),
+                result[i + 1].decode(),
+                node=node,
+                caller_number=number,
+                caller_name=name,
+                enqueued_ms=int(enqueued or 0),
+            )
+            for i in range(5, len(result), 2)
         ]
 
-    async def answered(self, agent: str, call_id: str) -> None:
-        """The agent picked up: on call. Other agents rung for the same call are released."""
-        await self._transition(
-            agent,
-            AgentStatus.ON_CALL,
-            expected="reserved",
-            fields={
-                "reserved_for": "",
-                "reserved_until": "",
-                "call": call_id,
-                "no_answer": 0,
-                "answered_ms": _now_ms(),
-            },
-        )
-        await self.redis.hset(
-            self.keys.call(call_id), mapping={"state": "answered", "agent": agent}
-        )
-        data = await self.redis.hgetall(self.keys.call(call_id))
-        queue = data.get(b"queue", b"").decode()
-        wait = _now_ms() - int(data.get(b"enqueued_ms", b"0") or 0)
-        await self._call_event(call_id, "answered", queue=queue, agent=agent, wait_ms=wait)
+    async def answered(self, offer: Offer) -> None:
+        """The agent picked up: on call (refused unless they are still reserved for the call)."""
+        try:
+            await self._answer(
+                keys=[self.keys.base],
+                args=[offer.agent, offer.call_id, _now_ms(), offer.queue, offer.enqueued_ms],
+            )
+        except ResponseError as exc:
+            if str(exc).startswith("WRONG_STATE"):
+                raise WrongAgentStateError(str(exc).split(" ", 1)[1]) from exc
+            raise
+
+    async def bridged(self, offer: Offer) -> None:
+        """Caller and agent talk: from here on a hangup of either ends the call."""
+        now = _now_ms()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.call(offer.call_id), "bridged_ms", now)
+            pipe.xadd(
+                self.keys.events,
+                {
+                    "type": "call",
+                    "call": offer.call_id,
+                    "state": "bridged",
+                    "queue": offer.queue,
+                    "agent": offer.agent,
+                    "ts": now,
+                },
+                maxlen=100_000,
+                approximate=True,
+            )
+            await pipe.execute()
+
+    async def answer_lost(self, agent: str, call_id: str) -> bool:
+        """The agent's leg went away between their answer and the bridge (they hung up at once):
+        the caller goes back to their place in line. For the agent it counts as an unanswered
+        offer, so a phone that always does this ends on break instead of taking every caller.
+
+        Returns True when the agent reached the queue's max-no-answer and went on break.
+        """
+        return await self._missed(agent, call_id, expected="on_call", from_state="answered")
 
     async def not_answered(self, agent: str, call_id: str, *, requeue: bool = True) -> bool:
         """The offer failed (no answer, rejected, busy). The caller keeps their place.
 
         Returns True when the agent reached the queue's max-no-answer and went on break.
         """
+        return await self._missed(
+            agent, call_id, expected=f"reserved@{call_id}", from_state="offering" if requeue else ""
+        )
+
+    async def _missed(self, agent: str, call_id: str, *, expected: str, from_state: str) -> bool:
         data = await self.agent(agent)
         queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
         limit = (await self.queue_config(queue)).max_no_answer if queue else 3
@@ -304,16 +323,17 @@ class AcdStore:
         await self._transition(
             agent,
             AgentStatus.ON_BREAK if to_break else AgentStatus.AVAILABLE,
-            expected="reserved",
+            expected=expected,
             fields={
                 "reserved_for": "",
                 "reserved_until": "",
+                "call": "",
                 "no_answer": misses,
                 "reason": "no answer" if to_break else "",
             },
         )
-        if requeue:
-            await self.requeue(call_id)
+        if from_state:
+            await self.requeue(call_id, from_state=from_state)
         return to_break
 
     async def release(self, agent: str, call_id: str) -> None:
@@ -321,7 +341,7 @@ class AcdStore:
         await self._transition(
             agent,
             AgentStatus.AVAILABLE,
-            expected="reserved",
+            expected=f"reserved@{call_id}",
             fields={"reserved_for": "", "reserved_until": ""},
         )
         await self.requeue(call_id)
@@ -422,11 +442,17 @@ class AcdStore:
             )
         return out
 
-    async def requeue(self, call_id: str) -> None:
+    async def requeue(self, call_id: str, *, from_state: str = "offering") -> None:
         """Back in the queue with the original score (the caller keeps their place)."""
         data = await self.redis.hgetall(self.keys.call(call_id))
-        if not data or data.get(b"state") in (b"abandoned", b"answered"):
+        if not data or data.get(b"state") != from_state.encode():
             return
+        # Ring-all: while another agent's phone still rings for this call, it stays offered.
+        for other in data.get(b"agents", b"").decode().split(","):
+            if other and await self.redis.hget(self.keys.agent(other), "reserved_for") == (
+                call_id.encode()
+            ):
+                return
         queue = data[b"queue"].decode()
         await self.redis.hset(self.keys.call(call_id), "state", "waiting")
         await self.redis.zadd(self.keys.queue_calls(queue), {call_id: int(data[b"score"])})
@@ -449,42 +475,36 @@ class AcdStore:
 
     async def cancel_offer(self, agent: str, call_id: str) -> bool:
         """Free an agent reserved for this call (the caller left); False if not reserved for it."""
-        reserved_for = await self.redis.hget(self.keys.agent(agent), "reserved_for")
-        if reserved_for is None or reserved_for.decode() != call_id:
-            return False
         try:
             await self._transition(
                 agent,
                 AgentStatus.AVAILABLE,
-                expected="reserved",
+                expected=f"reserved@{call_id}",
                 fields={"reserved_for": "", "reserved_until": ""},
             )
         except WrongAgentStateError:
             return False
         return True
 
-    async def hung_up(self, agent: str, call_id: str, talk_seconds: float) -> None:
-        """The call ended: wrap-up for the queue's time, talk time and calls counted."""
-        queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
-        wrap_ms = int((await self.queue_config(queue)).wrap_up_seconds * 1000) if queue else 0
-        data = await self.agent(agent)
-        # No wrap-up time: straight back to available, ready for the next caller.
-        await self._transition(
-            agent,
-            AgentStatus.WRAP_UP if wrap_ms > 0 else AgentStatus.AVAILABLE,
-            expected="on_call",
-            fields={
-                "call": "",
-                "talk_ms": int(data.get("talk_ms", "0")) + int(talk_seconds * 1000),
-                "calls": int(data.get("calls", "0")) + 1,
-                "ready_at": _now_ms() + wrap_ms,
-                "idle_since": _now_ms(),
-            },
+    async def hung_up(self, call_id: str, agent: str = "", *, only_bridged: bool = False) -> bool:
+        """The call ended: the agent to wrap-up for the queue's time, talk time and calls counted.
+
+        ``agent``: only if the call is this agent's ('' = whoever took it). Only the first of the
+        two hangups (caller, agent) counts: False for the second, and for a call nobody answered.
+        ``only_bridged``: only once caller and agent were bridged (an agent's leg that ends
+        before the bridge is the offer's business, see ``answer_lost``).
+        """
+        done = await self._end_call(
+            keys=[self.keys.base],
+            args=[
+                agent,
+                call_id,
+                _now_ms(),
+                random.randint(0, 10**12),
+                "bridged" if only_bridged else "",
+            ],
         )
-        await self.redis.hset(self.keys.call(call_id), "state", "ended")
-        await self._call_event(
-            call_id, "ended", queue=queue, agent=agent, talk_ms=int(talk_seconds * 1000)
-        )
+        return bool(done)
 
     async def finish_wrap_ups(self) -> list[str]:
         """Agents whose wrap-up time is over become available (called by the controller's tick)."""

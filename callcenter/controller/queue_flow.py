@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import Offer, WaitingCall
@@ -78,6 +79,7 @@ class QueueCallFlow:
         self.settings = settings or FlowSettings()
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatching: set[str] = set()
+        self._again: set[str] = set()
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.controller_id = store.controller_id
@@ -120,7 +122,7 @@ class QueueCallFlow:
                     await asyncio.shield(previous)
             try:
                 await handler(node, event)
-            except (AcdError, EslError, OSError) as exc:
+            except (AcdError, EslError, RedisError, OSError) as exc:
                 log.warning("queue_event_failed uuid=%s event=%s error=%s", key, event.name, exc)
 
         task = asyncio.ensure_future(run())
@@ -152,9 +154,6 @@ class QueueCallFlow:
         uuid = event.unique_id
         if not queue or not uuid or event.variable("cc_agent"):
             return
-        data = await self.store.redis.hget(self.store.keys.call(uuid), "state")
-        if data is not None:
-            return  # already known (a park after MOH, or another controller took it)
         skills: dict[str, int] = {}
         for item in (event.variable("cc_skills") or "").split(","):
             name, _, level = item.partition("=")
@@ -172,7 +171,7 @@ class QueueCallFlow:
         )
         try:
             if not await self.store.enqueue(call):
-                return  # another controller enqueued it first
+                return  # already known (a park after MOH, or another controller took it)
         except AcdError as exc:
             log.error("queue_enqueue_failed uuid=%s queue=%s error=%s", uuid, queue, exc)
             await esl.api(f"uuid_kill {uuid} NO_ROUTE_DESTINATION")
@@ -228,83 +227,85 @@ class QueueCallFlow:
         call_id = event.variable("cc_call")
         agent = event.variable("cc_agent")
         if call_id and agent:
-            await self._agent_leg_gone(call_id, agent, event)
+            # Before the bridge the offer belongs to ``_ring``, which sees the failed bridge.
+            await self._finish(call_id, event.variable("cc_queue") or "", agent, only_bridged=True)
 
     async def _caller_gone(self, node: str, call_id: str, call: dict[str, str]) -> None:
         state = call.get("state")
         if state in ("waiting", "offering"):
             released = await self.store.abandon(call_id)
-            leg = call.get("agent_leg")
-            if leg:
-                await self.nodes[node].api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            await self._kill_legs(node, call, "ORIGINATOR_CANCEL")
             log.info("queue_abandoned uuid=%s queue=%s released=%s", call_id, call.get("queue"),
                      ",".join(released))  # fmt: skip
             self._spawn(self.dispatch(call.get("queue", "")))
         elif state == "answered":
-            await self._finish(call_id, call)
+            await self._finish(call_id, call.get("queue", ""))
 
-    async def _agent_leg_gone(self, call_id: str, agent: str, event: Event) -> None:
-        data = await self.store.redis.hgetall(self.store.keys.call(call_id))
-        call = {k.decode(): v.decode() for k, v in data.items()}
-        if call.get("state") == "answered" and call.get("agent") == agent:
-            await self._finish(call_id, call)
+    async def _kill_legs(self, node: str, call: dict[str, str], cause: str, keep: str = "") -> None:
+        """Stop the phones still ringing for a call (every agent of a ring-all offer)."""
+        esl = self.nodes.get(node)
+        for name, leg in call.items():
+            if name.startswith("leg:") and leg != keep and esl is not None:
+                await esl.api(f"uuid_kill {leg} {cause}")
 
-    async def _finish(self, call_id: str, call: dict[str, str]) -> None:
-        agent = call.get("agent", "")
-        # Only one of the two hangups (caller, agent leg) ends the call in the store.
-        claimed = await self.store.redis.hsetnx(self.store.keys.call(call_id), "ended_by", "x")
-        if not claimed:
+    async def _finish(
+        self, call_id: str, queue: str, agent: str = "", *, only_bridged: bool = False
+    ) -> None:
+        # Only the first of the two hangups (caller, agent leg) ends the call in the store.
+        if not await self.store.hung_up(call_id, agent, only_bridged=only_bridged):
             return
-        answered = float(call.get("answered_at", "0") or 0)
-        talk = max(0.0, time.time() - answered) if answered else 0.0
-        with contextlib.suppress(AcdError):
-            await self.store.hung_up(agent, call_id, talk_seconds=talk)
-        log.info("queue_call_ended uuid=%s agent=%s talk=%.1f", call_id, agent, talk)
-        queue = call.get("queue")
-        if queue:
-            self._spawn(self.dispatch(queue))  # the agent may be free at once (no wrap-up)
+        log.info("queue_call_ended uuid=%s agent=%s", call_id, agent)
+        self._spawn(self.dispatch(queue))  # the agent may be free at once (no wrap-up)
 
     # -- matching and offers --------------------------------------------------------------------
 
+    def request_dispatch(self, queue: str) -> None:
+        """Match waiting calls and agents of a queue soon (in a task of its own)."""
+        self._spawn(self.dispatch(queue))
+
     async def dispatch(self, queue: str) -> None:
         """Offer waiting calls to available agents until one side runs out."""
-        if not queue or queue in self._dispatching:
+        if not queue:
+            return
+        if queue in self._dispatching:
+            # A pass is running: make it go round once more, since what it read may be stale.
+            self._again.add(queue)
             return
         self._dispatching.add(queue)
         try:
             while True:
+                self._again.discard(queue)
                 offers = await self.store.reserve(queue)
                 if not offers:
+                    if queue in self._again:
+                        continue
                     return
                 for offer in offers:
-                    self._spawn(self._ring(offer))
+                    self._spawn(self._ring(offer, len(offers) > 1))
         except AcdError as exc:
             log.error("queue_dispatch_failed queue=%s error=%s", queue, exc)
         finally:
             self._dispatching.discard(queue)
 
-    async def _ring(self, offer: Offer) -> None:
+    async def _ring(self, offer: Offer, several: bool = False) -> None:
         keys = self.store.keys
-        raw = await self.store.redis.hgetall(keys.call(offer.call_id))
-        call = {k.decode(): v.decode() for k, v in raw.items()}
-        esl = self.nodes.get(call.get("node", ""))
+        esl = self.nodes.get(offer.node)
         if esl is None:
             # The caller sits on a node another controller drives: give the offer back.
             await self.store.release(offer.agent, offer.call_id)
             return
         leg = str(uuidlib.uuid4())
-        await self.store.redis.hset(keys.call(offer.call_id), "agent_leg", leg)
+        await self.store.redis.hset(keys.call(offer.call_id), f"leg:{offer.agent}", leg)
         variables = {
             "origination_uuid": leg,
-            "origination_caller_id_number": call.get("caller_number") or "0000000000",
+            "origination_caller_id_number": offer.caller_number or "0000000000",
             "originate_timeout": str(self.settings.ring_seconds),
             "cc_call": offer.call_id,
             "cc_agent": offer.agent,
             "cc_queue": offer.queue,
         }
-        name = call.get("caller_name", "")
-        if name:
-            variables["origination_caller_id_name"] = name.replace("'", "")
+        if offer.caller_name:
+            variables["origination_caller_id_name"] = offer.caller_name.replace("'", "")
         spec = ",".join(_originate_var(k, v) for k, v in variables.items())
         log.info("queue_offer uuid=%s queue=%s agent=%s leg=%s", offer.call_id, offer.queue,
                  offer.agent, leg)  # fmt: skip
@@ -315,49 +316,67 @@ class QueueCallFlow:
             )
         except EslError as exc:
             result = f"-ERR {exc}"
-        state = (await self.store.redis.hget(keys.call(offer.call_id), "state") or b"").decode()
         if not result.startswith("+OK"):
             log.info("queue_offer_failed uuid=%s agent=%s result=%s", offer.call_id, offer.agent,
                      result.strip())  # fmt: skip
-            if state == "offering":
+            state = await self.store.redis.hget(keys.call(offer.call_id), "state")
+            if state == b"offering":
                 await self.store.not_answered(offer.agent, offer.call_id)
             else:
                 await self.store.cancel_offer(offer.agent, offer.call_id)
             self._spawn(self.dispatch(offer.queue))
             return
-        if state != "offering":
-            # The caller left while the agent's phone rang.
+        try:
+            await self.store.answered(offer)
+        except AcdError as exc:
+            # The caller left while the phone rang (the agent was released), another agent of a
+            # ring-all answered first, or the offer was reclaimed because this controller was
+            # too slow: this leg has nobody to talk to.
+            log.info("queue_offer_gone uuid=%s agent=%s error=%s", offer.call_id, offer.agent, exc)
             await esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
-            await self.store.cancel_offer(offer.agent, offer.call_id)
+            with contextlib.suppress(AcdError):
+                await self.store.cancel_offer(offer.agent, offer.call_id)
             self._spawn(self.dispatch(offer.queue))
             return
-        try:
-            await self.store.answered(offer.agent, offer.call_id)
-        except AcdError as exc:
-            # The offer was reclaimed meanwhile (this controller was too slow): let it go.
-            log.warning(
-                "queue_offer_lost uuid=%s agent=%s error=%s", offer.call_id, offer.agent, exc
-            )
-            await esl.api(f"uuid_kill {leg} LOSE_RACE")
-            return
-        await self.store.redis.hset(keys.call(offer.call_id), "answered_at", str(time.time()))
+        if several:
+            # Ring-all: the other phones stop ringing, their agents are free again.
+            raw = await self.store.redis.hgetall(keys.call(offer.call_id))
+            call = {k.decode(): v.decode() for k, v in raw.items()}
+            await self._kill_legs(offer.node, call, "LOSE_RACE", keep=leg)
+            for other in call.get("agents", "").split(","):
+                if other and other != offer.agent:
+                    await self.store.cancel_offer(other, offer.call_id)
         reply = await esl.api(f"uuid_bridge {offer.call_id} {leg}")
         if not reply.startswith("+OK"):
-            # The caller left between the answer and the bridge: the agent must not stay on a
-            # call that does not exist.
-            log.warning("queue_bridge_failed uuid=%s reply=%s", offer.call_id, reply.strip())
-            await esl.api(f"uuid_kill {leg}")
-            await self._finish(offer.call_id, {"agent": offer.agent})
+            await self._bridge_failed(esl, offer, leg, reply)
             return
+        await self.store.bridged(offer)
         path = self.settings.recordings_dir / f"{offer.call_id}.wav"
         await esl.api(f"uuid_record {offer.call_id} start {path}")
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
+    async def _bridge_failed(self, esl: InboundClient, offer: Offer, leg: str, reply: str) -> None:
+        log.warning("queue_bridge_failed uuid=%s agent=%s reply=%s", offer.call_id, offer.agent,
+                    reply.strip())  # fmt: skip
+        caller_here = (await esl.api(f"uuid_exists {offer.call_id}")).strip() == "true"
+        if caller_here:
+            # The agent hung up right after answering: the caller keeps their place in line.
+            await esl.api(f"uuid_kill {leg}")
+            with contextlib.suppress(AcdError):
+                await self.store.answer_lost(offer.agent, offer.call_id)
+            self._spawn(self.dispatch(offer.queue))
+            return
+        # The caller left between the answer and the bridge: the agent must not stay on a call
+        # that does not exist.
+        await esl.api(f"uuid_kill {leg}")
+        await self._finish(offer.call_id, offer.queue, offer.agent)
+
     async def _reclaim_expired(self) -> None:
         """Offers left ringing by a controller that died: stop the phone, serve the caller again."""
         for agent, call_id in await self.store.expired_reservations():
-            leg = await self.store.redis.hget(self.store.keys.call(call_id), "agent_leg")
-            node = await self.store.redis.hget(self.store.keys.call(call_id), "node")
+            leg, node = await self.store.redis.hmget(
+                self.store.keys.call(call_id), f"leg:{agent}", "node"
+            )
             esl = self.nodes.get(node.decode()) if node else None
             if leg and esl is not None:
                 await esl.api(f"uuid_kill {leg.decode()} LOSE_RACE")
@@ -368,7 +387,7 @@ class QueueCallFlow:
         while True:
             try:
                 await self.store.heartbeat(self.settings.lease_seconds)
-            except (AcdError, OSError) as exc:
+            except (AcdError, RedisError, OSError) as exc:
                 log.warning("queue_heartbeat_failed error=%s", exc)
             await asyncio.sleep(self.settings.tick_seconds)
             try:
@@ -377,5 +396,5 @@ class QueueCallFlow:
                 for raw in await self.store.redis.smembers(self.store.keys.queues):
                     await self._overflow(raw.decode())
                     await self.dispatch(raw.decode())
-            except (AcdError, EslError, OSError) as exc:
+            except (AcdError, EslError, RedisError, OSError) as exc:
                 log.warning("queue_tick_failed error=%s", exc)

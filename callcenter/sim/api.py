@@ -453,7 +453,7 @@ class ApiCommands:
         if len(parts) < 2:
             return "-USAGE: <uuid> <other_uuid>\n"
         a, b = self.core.find(parts[0]), self.core.find(parts[1])
-        if a is None or b is None:
+        if a is None or b is None or not a.is_up or not b.is_up:
             return "-ERR Invalid uuid\n"
         await self.core.bridge_by_api(a, b)
         return f"+OK {b.uuid}\n"

@@ -18,6 +18,22 @@ RATE = 8000
 MAX_SECONDS = 3600.0  # bound the file a runaway test can produce
 
 
+def _second(left_on: bool, right_on: bool) -> bytes:
+    """One second of interleaved stereo frames: a 440 Hz tone left, 660 Hz right, or silence."""
+    buf = bytearray()
+    for i in range(RATE):
+        left = int(8000 * math.sin(2 * math.pi * 440 * i / RATE)) if left_on else 0
+        right = int(8000 * math.sin(2 * math.pi * 660 * i / RATE)) if right_on else 0
+        buf += struct.pack("<hh", left, right)
+    return bytes(buf)
+
+
+# The four possible seconds, built once: a recording is these blocks one after another.
+_SECONDS = {
+    (left, right): _second(left, right) for left in (False, True) for right in (False, True)
+}
+
+
 def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> int:
     """Write ``seconds`` of audio; both sides alternate after ``bridged_from`` (else left only).
 
@@ -26,12 +42,11 @@ def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> 
     seconds = max(0.0, min(seconds, MAX_SECONDS))
     frames = int(seconds * RATE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    left_tone = [int(8000 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(RATE)]
-    right_tone = [int(8000 * math.sin(2 * math.pi * 660 * i / RATE)) for i in range(RATE)]
     with wave.open(str(path), "wb") as out:
         out.setnchannels(2)
         out.setsampwidth(2)
         out.setframerate(RATE)
+        blocks = []
         second = 0
         while second * RATE < frames:
             count = min(RATE, frames - second * RATE)
@@ -40,11 +55,8 @@ def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> 
             turn = second % 4
             left_on = turn in (0, 2) if talking_bridge else turn != 3
             right_on = turn == 1 and talking_bridge
-            buf = bytearray()
-            for i in range(count):
-                buf += struct.pack(
-                    "<hh", left_tone[i] if left_on else 0, right_tone[i] if right_on else 0
-                )
-            out.writeframes(bytes(buf))
+            block = _SECONDS[(left_on, right_on)]
+            blocks.append(block if count == RATE else block[: count * 4])
             second += 1
+        out.writeframes(b"".join(blocks))  # one write: the header is patched once
     return frames

@@ -758,12 +758,32 @@ class SwitchCore:
             ch.extra["program"] = []
             self.take(ch, ("bridged",))
             ready.append(event)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 10)
+
+        # Both legs leave their applications, or one of them hangs up meanwhile (an agent who
+        # hangs up at once must not hold the api caller for the whole timeout).
+        async def both() -> None:
+            for event in ready:
+                await event.wait()
+
+        both_ready = asyncio.ensure_future(both())
+        gone = [asyncio.ensure_future(ch.hangup_event.wait()) for ch in (a, b)]
+        try:
+            await asyncio.wait([both_ready, *gone], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for fut in (both_ready, *gone):
+                fut.cancel()
         for ch in (a, b):
             ch.extra.pop("bridge_ready", None)
         if a.is_up and b.is_up:
             self.bridge(a, b, by_api=True)
+            return
+        # One leg hung up before the bridge: the other was taken out of its application for a
+        # bridge that will not come, and hangs up as a leg whose api bridge ended does.
+        for ch in (a, b):
+            if ch.is_up:
+                ch.extra["bridge_over"] = True
+                ch.variables["hangup_after_bridge"] = "true"
+                self.poke(ch)
 
     def transfer_to_app(self, ch: Channel, app: str, arg: str) -> None:
         other = self.channels.get(ch.other_uuid) if ch.other_uuid else None

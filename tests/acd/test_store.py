@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -123,8 +124,9 @@ async def test_fewest_calls_and_least_talk_time(store: AcdStore) -> None:
     # "busy" takes a call, wraps up and comes back: "fresh" now has fewer calls.
     await store.enqueue(WaitingCall("c1", "support"))
     first = await one(store)
-    await store.answered(first.agent, "c1")
-    await store.hung_up(first.agent, "c1", talk_seconds=30)
+    await store.answered(first)
+    await store.bridged(first)
+    await store.hung_up("c1")
     await store.ready(first.agent)
     await store.enqueue(WaitingCall("c2", "support"))
     assert (await one(store)).agent != first.agent
@@ -153,7 +155,7 @@ async def test_ring_all_reserves_every_available_agent(store: AcdStore) -> None:
     await store.enqueue(WaitingCall("c1", "support"))
     offers = await store.reserve("support")
     assert sorted(o.agent for o in offers) == ["a", "b"]
-    await store.answered("a", "c1")
+    await store.answered(next(o for o in offers if o.agent == "a"))
     assert await store.abandon("c1") == ["b"]  # released when another agent answered
 
 
@@ -217,12 +219,22 @@ async def test_wrap_up_then_available(store: AcdStore) -> None:
     await store.login("a")
     await store.ready("a")
     await store.enqueue(WaitingCall("c1", "support"))
-    await one(store)
-    await store.answered("a", "c1")
-    await store.hung_up("a", "c1", talk_seconds=12.5)
+    offer = await one(store)
+    await store.answered(offer)
+    # Not bridged yet: an agent leg's hangup does not end the call (the offer handles it).
+    assert await store.hung_up("c1", "a", only_bridged=True) is False
+    await store.bridged(offer)
+    # Talk time runs from the bridge: pretend it was 12.5 s ago.
+    bridged = int(time.time() * 1000) - 12_500
+    await store.redis.hset(store.keys.call("c1"), "bridged_ms", bridged)
+    assert await store.hung_up("c1", "someone-else") is False  # not their call
+    assert await store.hung_up("c1", "a", only_bridged=True) is True
+    assert await store.hung_up("c1") is False  # the other leg's hangup
     assert await store.status("a") is AgentStatus.WRAP_UP
     agent = await store.agent("a")
-    assert (agent["calls"], agent["talk_ms"]) == ("1", "12500")
+    assert agent["calls"] == "1"
+    assert 12_500 <= int(agent["talk_ms"]) < 14_000
+    assert (await store.redis.hget(store.keys.call("c1"), "state")) == b"ended"
     for _ in range(100):
         if await store.finish_wrap_ups():
             break
@@ -263,3 +275,42 @@ async def test_cancel_offer_frees_only_the_agent_reserved_for_that_call(store: A
     assert await store.cancel_offer("a", "c1") is True
     assert await store.status("a") is AgentStatus.AVAILABLE
     assert await store.cancel_offer("a", "c1") is False
+
+
+async def test_an_offer_is_settled_only_for_the_call_it_was_made_for(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"])
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support", caller_number="111", node="n1"))
+    first = await one(store)
+    assert (first.call_id, first.node, first.caller_number) == ("c1", "n1", "111")
+    assert await store.abandon("c1") == ["a"]  # the caller left while "a" rang
+    await store.enqueue(WaitingCall("c2", "support"))
+    second = await one(store)
+    assert second.agent == "a"
+    # The late answer of the first offer must not put "a" on c1 while reserved for c2.
+    with pytest.raises(WrongAgentStateError, match="not reserved for c1"):
+        await store.answered(first)
+    assert await store.cancel_offer("a", "c1") is False
+    with pytest.raises(WrongAgentStateError):
+        await store.not_answered("a", "c1")
+    agent = await store.agent("a")
+    assert (agent["status"], agent["reserved_for"]) == ("reserved", "c2")
+    await store.answered(second)
+
+
+async def test_an_answer_lost_before_the_bridge_puts_the_caller_back_in_place(
+    store: AcdStore,
+) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a", "b"], max_no_answer=2)
+    for agent in ("a", "b"):
+        await store.login(agent)
+        await store.ready(agent)
+    await store.enqueue(WaitingCall("old", "support", enqueued_ms=1_000))
+    offer = await one(store)
+    await store.enqueue(WaitingCall("new", "support", enqueued_ms=2_000))
+    await store.answered(offer)
+    assert await store.answer_lost(offer.agent, "old") is False  # first miss of two
+    assert await store.status(offer.agent) is AgentStatus.AVAILABLE
+    assert (await store.agent(offer.agent))["no_answer"] == "1"
+    assert await store.waiting("support") == ["old", "new"]  # still ahead of the later caller

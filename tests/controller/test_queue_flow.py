@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -134,3 +134,45 @@ async def test_calls_wait_until_an_agent_is_ready(center: Center) -> None:
     assert await center.store.waiting("support") == [call.uuid]
     await center.store.ready("1000")  # the tick offers the waiting call
     await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
+
+
+async def test_an_agent_hanging_up_right_after_answering_leaves_the_caller_in_line(
+    center: Center, redis: Redis
+) -> None:
+    # 1000 picks up and puts the phone down at once, before the controller can bridge.
+    center.switch.phones.register("1000", "default", answer_after=0, hangup_after=0)
+    center.switch.phones.register("1001", "default", answer_after=0.2)
+    for agent in ("1000", "1001"):  # 1000 first: the longest idle, offered first
+        await center.store.login(agent)
+        await center.store.ready(agent)
+    call = await center.switch.callers.dial("7000", caller_number="5", hangup_after=120)
+    await until(lambda: agent_is(center.store, "1001", AgentStatus.ON_CALL))
+    await until(lambda: center.switch.channels[call.uuid].other_uuid is not None)
+    data = await redis.hgetall(center.store.keys.call(call.uuid))
+    assert (data[b"state"], data[b"agent"]) == (b"answered", b"1001")
+    assert b"bridged_ms" in data
+    # The quick hang-up counts as a missed offer (max_no_answer=1 here): on break.
+    missed = await center.store.agent("1000")
+    assert (missed["status"], missed["reason"]) == ("on_break", "no answer")
+
+
+async def test_ring_all_stops_the_other_phones_once_one_answers(
+    center: Center, redis: Redis
+) -> None:
+    await center.store.put_queue(
+        QueueConfig("support", Strategy.RING_ALL, wrap_up_seconds=0.2, max_no_answer=1)
+    )
+    center.switch.phones.register("1000", "default", answer_after=0.5)
+    center.switch.phones.register("1001", "default", answer_after=None)  # would ring on
+    center.flow.settings = replace(center.flow.settings, ring_seconds=600)
+    for agent in ("1000", "1001"):
+        await center.store.login(agent)
+        await center.store.ready(agent)
+    call = await center.switch.callers.dial("7000", caller_number="6", hangup_after=120)
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
+    await until(lambda: center.switch.channels[call.uuid].other_uuid is not None)
+    # 1001's phone stopped at once, long before its ring timeout: free again, and only the
+    # caller and 1000's leg are up.
+    await until(lambda: agent_is(center.store, "1001", AgentStatus.AVAILABLE))
+    await until(lambda: len(center.switch.channels) == 2)
+    assert (await center.store.agent("1001")).get("no_answer", "0") == "0"
