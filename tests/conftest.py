@@ -94,3 +94,69 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 async def store(redis: Redis) -> AcdStore:
     # A tenant of its own per test: tests never see each other's keys.
     return AcdStore(redis, f"t{uuid.uuid4().hex[:8]}")
+
+
+class RedisServer:
+    """A redis-server of a test's own that can go away and come back on the same port.
+
+    It keeps its data in an append-only file written on every command, so a server killed
+    without warning comes back with everything it had (``wipe()`` first to bring it back empty).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: run ./scripts/setup")
+        self.binary = binary
+        self.folder = folder
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.proc is None, "already running"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(400):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.025)
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        """Gone at once (SIGKILL): clients see their connections drop and refused."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def wipe(self) -> None:
+        """Forget every key (only while stopped)."""
+        assert self.proc is None, "stop it first"
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis-own")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

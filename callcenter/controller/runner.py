@@ -8,13 +8,17 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfig
 from callcenter.acd.store import AcdStore
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
+from callcenter.controller.resync import keep_in_sync, reconcile, sync_once
 from callcenter.esl.client import Backoff, InboundClient
 
-__all__ = ["NodeAddress", "parse_node", "run_controller"]
+__all__ = ["NodeAddress", "parse_node", "redis_client", "run_controller"]
 
 log = logging.getLogger("callcenter.controller")
 
@@ -38,6 +42,31 @@ def parse_node(text: str, default_password: str = "ClueCon") -> NodeAddress:
     return NodeAddress(name, url.hostname, port, password)
 
 
+def redis_client(url: str) -> Redis:
+    """The controller's Redis client: it fails fast while Redis is away (a blip is retried
+    twice within a fraction of a second) instead of stalling the call path for seconds, and
+    never waits for ever on a server that stopped answering."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2.0,
+        socket_timeout=5.0,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 2),
+    )
+
+
+async def _apply_center(center: AcdConfig, store: AcdStore) -> None:
+    """Load the center into Redis, waiting (with backoff) for a Redis that is not up yet."""
+    delays = iter(Backoff(0.5, 10).delays())
+    while True:
+        try:
+            await center.apply(store)
+            return
+        except RedisError as exc:
+            delay = next(delays)
+            log.warning("redis_unavailable error=%s retry_in=%.1fs", exc, delay)
+            await asyncio.sleep(delay)
+
+
 async def run_controller(
     center: AcdConfig,
     redis_url: str,
@@ -45,26 +74,52 @@ async def run_controller(
     settings: FlowSettings,
     *,
     ready: asyncio.Event | None = None,
+    resync_seconds: float = 5.0,
 ) -> None:
-    """Load the center into Redis, connect to every node and route calls until cancelled."""
-    redis = Redis.from_url(redis_url)
+    """Load the center into Redis, connect to every node and route calls until cancelled.
+
+    The controller reconciles with the switches (``resync.reconcile``: parked callers Redis
+    does not know are enqueued, waiting calls whose channel is gone are dropped) once it has
+    started, after a switch connection comes back, as soon as Redis answers again after an
+    outage, and every ``resync_seconds``.
+    """
+    redis = redis_client(redis_url)
     store = AcdStore(redis, center.tenant)
     clients: dict[str, InboundClient] = {}
     flow: QueueCallFlow | None = None
+
+    async def reconnected(client: InboundClient) -> None:
+        if flow is None:
+            return
+        try:
+            await reconcile(flow)
+        except RedisError as exc:
+            log.warning("resync_failed node=%s error=%s", client.name, exc)
+
     try:
-        await center.apply(store)
+        await _apply_center(center, store)
         for node in nodes:
             client = InboundClient(
-                node.host, node.port, node.password, backoff=Backoff(0.5, 10), name=node.name
+                node.host,
+                node.port,
+                node.password,
+                backoff=Backoff(0.5, 10),
+                name=node.name,
+                on_reconnect=reconnected,
             )
             await client.connect()
             clients[node.name] = client
         flow = QueueCallFlow(clients, store, settings)
         await flow.start()
-        log.info("controller_running nodes=%s tenant=%s", ",".join(clients), center.tenant)
+        log.info("controller_running id=%s nodes=%s tenant=%s", store.controller_id,
+                 ",".join(clients), center.tenant)  # fmt: skip
+        try:
+            await sync_once(flow)  # callers who parked while no controller ran
+        except RedisError as exc:
+            log.warning("resync_failed error=%s", exc)
         if ready is not None:
             ready.set()
-        await asyncio.Event().wait()
+        await keep_in_sync(flow, center, every=resync_seconds, probe=settings.tick_seconds)
     finally:
         if flow is not None:
             await flow.stop()
