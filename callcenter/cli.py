@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -273,8 +274,20 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
             for raw in sorted(tiers):
                 agent = raw.decode()
                 states.setdefault((await store.status(agent)).value, []).append(agent)
+            waiting = await store.waiting(name)
+            longest = 0.0
+            if waiting:
+                enqueued = await redis.hget(store.keys.call(waiting[0]), "enqueued_ms")
+                longest = max(0.0, time.time() - int(enqueued or 0) / 1000)
+            stats = await store.queue_stats(name)
             print(f"queue {name} ({config.strategy.value})")
-            print(f"  waiting: {len(await store.waiting(name))}")
+            print(f"  waiting: {len(waiting)}, longest {longest:.0f} s")
+            print(
+                f"  today (UTC): offered {stats['offered']:.0f}, answered {stats['answered']:.0f}, "
+                f"abandoned {stats['abandoned']:.0f}, service level {stats['service_level']:.0f}% "
+                f"within {config.service_level_seconds:g} s, average wait "
+                f"{stats['avg_wait_s']:.0f} s, average talk {stats['avg_talk_s']:.0f} s"
+            )
             for state, agents in sorted(states.items()):
                 print(f"  {state}: {' '.join(agents)}")
         return 0

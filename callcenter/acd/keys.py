@@ -47,6 +47,11 @@ class Keys:
         """ZSET of waiting call ids, lowest score served first."""
         return f"{self.base}:queue:{queue}:calls"
 
+    def queue_stats(self, queue: str, day: str) -> str:
+        """HASH of a queue's counters for one UTC day (YYYY-MM-DD): offered, answered,
+        answered_in_sl, abandoned, abandoned_in_sl, wait_ms, talk_ms, ended."""
+        return f"{self.base}:queue:{queue}:stats:{day}"
+
     def callbacks(self, queue: str) -> str:
         """ZSET of callback requests (call ids -> time requested)."""
         return f"{self.base}:queue:{queue}:callbacks"
@@ -58,6 +63,12 @@ class Keys:
     def wrap_up(self) -> str:
         """ZSET agent -> time (ms) their wrap-up ends."""
         return f"{self.base}:wrapup"
+
+    @property
+    def delayed(self) -> str:
+        """ZSET agent -> time (ms) an available agent may be offered calls again (after a
+        rejected, busy or unanswered offer: the agent's reject/busy/no-answer delay)."""
+        return f"{self.base}:delayed"
 
     def controller(self, controller_id: str) -> str:
         """A controller's heartbeat (expires when it stops renewing it)."""

@@ -47,6 +47,11 @@ class QueueConfig:
     overflow: str = ""
     # A caller who presses exit_key leaves a callback request and hangs up.
     exit_key: str = ""
+    # Every announce_seconds (0 = never) a waiting caller hears their position in line and/or
+    # the estimated wait, then the music on hold again (``controller/announcer.py``).
+    announce_seconds: float = 0.0
+    announce_position: bool = True
+    announce_wait: bool = True
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ if for_call and (redis.call('HGET', a, 'reserved_for') or '') ~= for_call then
 end
 leave_idle(agent)
 redis.call('ZREM', base .. ':wrapup', agent)
+redis.call('ZREM', base .. ':delayed', agent)
 redis.call('ZREM', base .. ':reservations', agent)
 redis.call('HSET', a, 'status', status, 'since', now)
 for i = 6, #ARGV, 2 do
@@ -99,7 +100,13 @@ for i = 6, #ARGV, 2 do
 end
 if status == 'available' then
   if previous ~= 'available' then redis.call('HSET', a, 'idle_since', now) end
-  join_idle(agent, now, rnd)
+  -- After a rejected, busy or unanswered offer the agent waits out their delay first.
+  local ready = tonumber(redis.call('HGET', a, 'ready_at') or '0') or 0
+  if ready > now then
+    redis.call('ZADD', base .. ':delayed', ready, agent)
+  else
+    join_idle(agent, now, rnd)
+  end
 elseif status == 'wrap_up' then
   local ready = tonumber(redis.call('HGET', a, 'ready_at') or now)
   redis.call('ZADD', base .. ':wrapup', ready, agent)
@@ -187,8 +194,9 @@ return nil
 )
 
 # KEYS[1] base. ARGV: call id, queue, now_ms, priority, caller_number, caller_name, skills
-# ("skill=level,..."), node. Puts a new caller in line, once: several controllers see the same
-# CHANNEL_PARK, and a late duplicate must never put back a call being offered.
+# ("skill=level,..."), node, day (UTC YYYY-MM-DD, for the queue's daily counters).
+# Puts a new caller in line, once: several controllers see the same CHANNEL_PARK, and a late
+# duplicate must never put back a call being offered.
 # Returns 1 (enqueued), 0 (known already) or an error for an unknown queue.
 ENQUEUE = r"""
 local base = KEYS[1]
@@ -206,11 +214,14 @@ redis.call('HSET', c, 'queue', queue, 'caller_number', ARGV[5], 'caller_name', A
 redis.call('ZADD', q .. ':calls', score, call)
 redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
   'type', 'call', 'call', call, 'queue', queue, 'state', 'waiting', 'ts', now)
+local stats = q .. ':stats:' .. ARGV[9]
+redis.call('HINCRBY', stats, 'offered', 1)
+redis.call('EXPIRE', stats, 40 * 86400)
 return 1
 """
 
 # KEYS[1] base. ARGV: agent ('' = the call's agent), call id, now_ms, random score,
-# "bridged" to act only on a call that was bridged (else '').
+# "bridged" to act only on a call that was bridged (else ''), day (UTC YYYY-MM-DD).
 # A call ended (caller or agent hung up, whichever came first): the agent goes to the queue's
 # wrap-up (or available at once without one), talk time (from the bridge) and calls are
 # counted, the call is marked ended. Only the first of the two hangups does it: returns 0 for
@@ -234,6 +245,10 @@ redis.call('HSET', c, 'state', 'ended', 'ended_ms', now)
 redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
   'type', 'call', 'call', call, 'state', 'ended', 'queue', queue, 'agent', agent,
   'talk_ms', talk, 'ts', now)
+local stats = base .. ':queue:' .. queue .. ':stats:' .. ARGV[6]
+redis.call('HINCRBY', stats, 'ended', 1)
+redis.call('HINCRBY', stats, 'talk_ms', talk)
+redis.call('EXPIRE', stats, 40 * 86400)
 local a = agent_key(agent)
 if redis.call('HGET', a, 'status') ~= 'on_call' or redis.call('HGET', a, 'call') ~= call then
   return 1  -- the agent was moved on meanwhile (logged out by a supervisor...)
@@ -259,7 +274,7 @@ return 1
 """
 )
 
-# KEYS[1] base. ARGV: agent, call id, now_ms, queue, enqueued_ms.
+# KEYS[1] base. ARGV: agent, call id, now_ms, queue, enqueued_ms, day (UTC YYYY-MM-DD).
 # The agent picked up the offer: on call, the call answered (one step, so that nobody sees an
 # agent on a call the call does not know). Refused unless the agent is reserved for this call.
 ANSWER = r"""
@@ -286,5 +301,13 @@ if enqueued > 0 then wait = now - enqueued end
 redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
   'type', 'call', 'call', call, 'state', 'answered', 'queue', queue, 'agent', agent,
   'wait_ms', wait, 'ts', now)
+local q = base .. ':queue:' .. queue
+local stats = q .. ':stats:' .. ARGV[6]
+redis.call('HINCRBY', stats, 'answered', 1)
+redis.call('HINCRBY', stats, 'wait_ms', wait)
+if wait <= tonumber(redis.call('HGET', q, 'service_level_ms') or '20000') then
+  redis.call('HINCRBY', stats, 'answered_in_sl', 1)
+end
+redis.call('EXPIRE', stats, 40 * 86400)
 return 1
 """

@@ -27,6 +27,23 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _day(ms: int | None = None) -> str:
+    """The UTC day of a time (now by default): the queues' counters are kept per day."""
+    return time.strftime("%Y-%m-%d", time.gmtime((ms if ms is not None else _now_ms()) / 1000))
+
+
+# After an offer fails, as mod_callcenter does: busy (or congestion) and rejected offers delay
+# the agent by their busy/reject delay; a phone that is not registered is left alone 5 s, so an
+# agent logged in without a phone does not spin; anything else is a missed offer, counted
+# towards max-no-answer and followed by the no-answer delay.
+_DELAY_BY_CAUSE = {
+    "USER_BUSY": "busy_delay_ms",
+    "NORMAL_CIRCUIT_CONGESTION": "busy_delay_ms",
+    "CALL_REJECTED": "reject_delay_ms",
+}
+_NOT_REGISTERED_DELAY_MS = 5000
+
+
 class AcdStore:
     def __init__(
         self,
@@ -63,6 +80,9 @@ class AcdStore:
                 "max_wait_ms": int(queue.max_wait_seconds * 1000),
                 "overflow": queue.overflow,
                 "exit_key": queue.exit_key,
+                "announce_ms": round(queue.announce_seconds * 1000),
+                "announce_position": int(queue.announce_position),
+                "announce_wait": int(queue.announce_wait),
             },
         )
         await self.redis.sadd(k.queues, queue.name)
@@ -81,16 +101,39 @@ class AcdStore:
             max_wait_seconds=int(data.get(b"max_wait_ms", b"0")) / 1000,
             overflow=data.get(b"overflow", b"").decode(),
             exit_key=data.get(b"exit_key", b"").decode(),
+            # A queue stored before announcements existed loads with their defaults.
+            announce_seconds=int(data.get(b"announce_ms", b"0")) / 1000,
+            announce_position=data.get(b"announce_position", b"1") != b"0",
+            announce_wait=data.get(b"announce_wait", b"1") != b"0",
         )
 
     async def put_agent(
-        self, agent: str, contact: str, skills: Mapping[str, int] | None = None
+        self,
+        agent: str,
+        contact: str,
+        skills: Mapping[str, int] | None = None,
+        *,
+        reject_delay: float = 0.0,
+        busy_delay: float = 0.0,
+        no_answer_delay: float = 0.0,
     ) -> None:
-        """Add or update an agent. An existing agent keeps their state: a reload logs nobody out."""
+        """Add or update an agent. An existing agent keeps their state: a reload logs nobody out.
+
+        The delays (seconds) keep an agent out of offers after they rejected one, were busy,
+        or did not answer, as mod_callcenter's agent parameters of the same names.
+        """
         k = self.keys
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(k.agents, agent)
-            pipe.hset(k.agent(agent), "contact", contact)
+            pipe.hset(
+                k.agent(agent),
+                mapping={
+                    "contact": contact,
+                    "reject_delay_ms": int(reject_delay * 1000),
+                    "busy_delay_ms": int(busy_delay * 1000),
+                    "no_answer_delay_ms": int(no_answer_delay * 1000),
+                },
+            )
             pipe.hsetnx(k.agent(agent), "status", AgentStatus.LOGGED_OUT.value)
             pipe.delete(k.agent_skills(agent))
             if skills:
@@ -163,11 +206,12 @@ class AcdStore:
         await self._transition(agent, AgentStatus.ON_BREAK, expected="logged_out", fields=fields)
 
     async def ready(self, agent: str) -> None:
+        """Available for calls now (also ends a wrap-up or a delay early)."""
         await self._transition(
             agent,
             AgentStatus.AVAILABLE,
             expected="on_break,wrap_up,available",
-            fields={"reason": ""},
+            fields={"reason": "", "ready_at": ""},
         )
 
     async def take_break(self, agent: str, reason: str = "break") -> None:
@@ -213,6 +257,7 @@ class AcdStore:
                     call.caller_name,
                     skills,
                     call.node,
+                    _day(),
                 ],
             )
         except ResponseError as exc:
@@ -269,7 +314,14 @@ class AcdStore:
         try:
             await self._answer(
                 keys=[self.keys.base],
-                args=[offer.agent, offer.call_id, _now_ms(), offer.queue, offer.enqueued_ms],
+                args=[
+                    offer.agent,
+                    offer.call_id,
+                    _now_ms(),
+                    offer.queue,
+                    offer.enqueued_ms,
+                    _day(),
+                ],
             )
         except ResponseError as exc:
             if str(exc).startswith("WRONG_STATE"):
@@ -303,22 +355,40 @@ class AcdStore:
 
         Returns True when the agent reached the queue's max-no-answer and went on break.
         """
-        return await self._missed(agent, call_id, expected="on_call", from_state="answered")
+        return await self._missed(
+            agent, call_id, "ANSWER_LOST", expected="on_call", from_state="answered"
+        )
 
-    async def not_answered(self, agent: str, call_id: str, *, requeue: bool = True) -> bool:
-        """The offer failed (no answer, rejected, busy). The caller keeps their place.
+    async def not_answered(
+        self, agent: str, call_id: str, cause: str = "NO_ANSWER", *, requeue: bool = True
+    ) -> bool:
+        """The offer failed (``cause``: NO_ANSWER, USER_BUSY, CALL_REJECTED...). The caller
+        keeps their place; the agent waits out the delay the cause calls for.
 
         Returns True when the agent reached the queue's max-no-answer and went on break.
         """
         return await self._missed(
-            agent, call_id, expected=f"reserved@{call_id}", from_state="offering" if requeue else ""
+            agent,
+            call_id,
+            cause,
+            expected=f"reserved@{call_id}",
+            from_state="offering" if requeue else "",
         )
 
-    async def _missed(self, agent: str, call_id: str, *, expected: str, from_state: str) -> bool:
+    async def _missed(
+        self, agent: str, call_id: str, cause: str, *, expected: str, from_state: str
+    ) -> bool:
         data = await self.agent(agent)
         queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
         limit = (await self.queue_config(queue)).max_no_answer if queue else 3
-        misses = int(data.get("no_answer", "0")) + 1
+        misses = int(data.get("no_answer", "0"))
+        if cause == "USER_NOT_REGISTERED":
+            delay = _NOT_REGISTERED_DELAY_MS
+        elif cause in _DELAY_BY_CAUSE:
+            delay = int(data.get(_DELAY_BY_CAUSE[cause], "0") or 0)
+        else:
+            misses += 1
+            delay = int(data.get("no_answer_delay_ms", "0") or 0)
         to_break = limit > 0 and misses >= limit
         await self._transition(
             agent,
@@ -330,6 +400,8 @@ class AcdStore:
                 "call": "",
                 "no_answer": misses,
                 "reason": "no answer" if to_break else "",
+                "ready_at": _now_ms() + delay if delay else "",
+                "last_miss": cause,
             },
         )
         if from_state:
@@ -471,6 +543,14 @@ class AcdStore:
         released = [a for a in agents.split(",") if a and await self.cancel_offer(a, call_id)]
         wait = _now_ms() - int(data.get(b"enqueued_ms", b"0") or 0)
         await self._call_event(call_id, "abandoned", queue=queue, wait_ms=wait)
+        level = await self.redis.hget(self.keys.queue(queue), "service_level_ms")
+        stats = self.keys.queue_stats(queue, _day())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(stats, "abandoned", 1)
+            if wait <= int(level or 20_000):
+                pipe.hincrby(stats, "abandoned_in_sl", 1)  # gave up early: not held against SL
+            pipe.expire(stats, 40 * 86400)
+            await pipe.execute()
         return released
 
     async def cancel_offer(self, agent: str, call_id: str) -> bool:
@@ -502,19 +582,44 @@ class AcdStore:
                 _now_ms(),
                 random.randint(0, 10**12),
                 "bridged" if only_bridged else "",
+                _day(),
             ],
         )
         return bool(done)
 
     async def finish_wrap_ups(self) -> list[str]:
-        """Agents whose wrap-up time is over become available (called by the controller's tick)."""
-        due = await self.redis.zrangebyscore(self.keys.wrap_up, 0, _now_ms())
+        """Agents whose wrap-up time or offer delay is over become available again (called by
+        the controller's tick)."""
+        now = _now_ms()
         done = []
-        for raw in due:
-            agent = raw.decode()
-            try:
-                await self._transition(agent, AgentStatus.AVAILABLE, expected="wrap_up")
-                done.append(agent)
-            except WrongAgentStateError:
-                await self.redis.zrem(self.keys.wrap_up, agent)
+        for key, expected in ((self.keys.wrap_up, "wrap_up"), (self.keys.delayed, "available")):
+            for raw in await self.redis.zrangebyscore(key, 0, now):
+                agent = raw.decode()
+                try:
+                    await self._transition(
+                        agent, AgentStatus.AVAILABLE, expected=expected, fields={"ready_at": ""}
+                    )
+                    done.append(agent)
+                except WrongAgentStateError:
+                    await self.redis.zrem(key, agent)
         return done
+
+    async def queue_stats(self, queue: str, day: str | None = None) -> dict[str, float]:
+        """A queue's figures for one UTC day (today by default): offered, answered,
+        answered_in_sl, abandoned, abandoned_in_sl, ended, wait_ms, talk_ms, and
+
+        - ``service_level``: % of calls answered within the queue's threshold, out of those
+          answered plus those abandoned after the threshold (a caller who gives up sooner is
+          not held against the queue), 100 when there is none yet;
+        - ``avg_wait_s`` (answered calls) and ``avg_talk_s`` (ended calls).
+        """
+        await self.queue_config(queue)  # unknown queue: a clear error
+        raw = await self.redis.hgetall(self.keys.queue_stats(queue, day or _day()))
+        names = ("offered", "answered", "answered_in_sl", "abandoned", "abandoned_in_sl",
+                 "ended", "wait_ms", "talk_ms")  # fmt: skip
+        out: dict[str, float] = {name: float(raw.get(name.encode(), b"0")) for name in names}
+        counted = out["answered"] + out["abandoned"] - out["abandoned_in_sl"]
+        out["service_level"] = 100.0 * out["answered_in_sl"] / counted if counted else 100.0
+        out["avg_wait_s"] = out["wait_ms"] / 1000 / out["answered"] if out["answered"] else 0.0
+        out["avg_talk_s"] = out["talk_ms"] / 1000 / out["ended"] if out["ended"] else 0.0
+        return out

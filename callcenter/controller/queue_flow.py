@@ -325,7 +325,11 @@ class QueueCallFlow:
                      result.strip())  # fmt: skip
             state = await self.store.redis.hget(keys.call(offer.call_id), "state")
             if state == b"offering":
-                await self.store.not_answered(offer.agent, offer.call_id)
+                # "-ERR USER_BUSY", "-ERR NO_ANSWER", "-ERR CALL_REJECTED"...: the cause picks
+                # the agent's delay before the next offer.
+                words = result.split()
+                cause = words[1] if len(words) > 1 else "NO_ANSWER"
+                await self.store.not_answered(offer.agent, offer.call_id, cause)
             else:
                 await self.store.cancel_offer(offer.agent, offer.call_id)
             self._spawn(self.dispatch(offer.queue))

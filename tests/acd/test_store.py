@@ -314,3 +314,94 @@ async def test_an_answer_lost_before_the_bridge_puts_the_caller_back_in_place(
     assert await store.status(offer.agent) is AgentStatus.AVAILABLE
     assert (await store.agent(offer.agent))["no_answer"] == "1"
     assert await store.waiting("support") == ["old", "new"]  # still ahead of the later caller
+
+
+async def test_a_queue_counts_its_day_and_its_service_level(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"], service_level_seconds=20)
+    await store.login("a")
+    await store.ready("a")
+    now = int(time.time() * 1000)
+    # Answered after 5 s (in SL), answered after 60 s (not), abandoned after 3 s (too early to
+    # count), abandoned after 45 s (counts against the service level).
+    await store.enqueue(WaitingCall("fast", "support", enqueued_ms=now - 5_000))
+    await store.enqueue(WaitingCall("slow", "support", enqueued_ms=now - 60_000))
+    for call in ("slow", "fast"):  # "slow" waited longest: offered first
+        offer = await one(store)
+        assert offer.call_id == call
+        await store.answered(offer)
+        await store.bridged(offer)
+        assert await store.hung_up(call) is True
+        await store.ready("a")
+    await store.take_break("a")
+    await store.enqueue(WaitingCall("early-quit", "support", enqueued_ms=now - 3_000))
+    await store.enqueue(WaitingCall("late-quit", "support", enqueued_ms=now - 45_000))
+    await store.abandon("early-quit")
+    await store.abandon("late-quit")
+    stats = await store.queue_stats("support")
+    assert (stats["offered"], stats["answered"], stats["answered_in_sl"]) == (4, 2, 1)
+    assert (stats["abandoned"], stats["abandoned_in_sl"], stats["ended"]) == (2, 1, 2)
+    # 1 in SL out of 2 answered + 1 abandoned after the threshold.
+    assert stats["service_level"] == pytest.approx(100 / 3)
+    assert 32 <= stats["avg_wait_s"] < 34  # (5 + 60) / 2
+    assert await store.queue_stats("support", "2001-01-01") == {
+        **dict.fromkeys(stats, 0.0),
+        "service_level": 100.0,
+    }
+    with pytest.raises(UnknownQueueError):
+        await store.queue_stats("nowhere")
+
+
+@pytest.mark.parametrize(
+    ("cause", "missed"),
+    [
+        ("USER_BUSY", False),
+        ("CALL_REJECTED", False),
+        ("USER_NOT_REGISTERED", False),  # 5 s, whatever the agent's delays
+        ("NO_ANSWER", True),
+        ("SUBSCRIBER_ABSENT", True),
+    ],
+)
+async def test_a_failed_offer_keeps_the_agent_out_for_their_delay(
+    store: AcdStore, cause: str, missed: bool
+) -> None:
+    await store.put_queue(QueueConfig("support", Strategy.LONGEST_IDLE, max_no_answer=0))
+    await store.put_agent("a", "user/a", reject_delay=60, busy_delay=60, no_answer_delay=60)
+    await store.put_tier("support", "a")
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support"))
+    offer = await one(store)
+    await store.not_answered("a", offer.call_id, cause)
+    agent = await store.agent("a")
+    assert agent["status"] == "available"
+    # Busy and rejected offers are not missed ones (mod_callcenter counts only the others).
+    assert agent["no_answer"] == ("1" if missed else "0")
+    assert await store.waiting("support") == ["c1"]
+    assert await store.reserve("support") == []  # available, but not offered yet
+    assert await store.finish_wrap_ups() == []
+    # The delay ends (as if the time had passed): offered again.
+    await store.redis.zadd(store.keys.delayed, {"a": 1})
+    assert await store.finish_wrap_ups() == ["a"]
+    assert (await one(store)).agent == "a"
+
+
+async def test_without_delays_a_busy_agent_is_offered_again_at_once(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"], max_no_answer=1)
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support"))
+    assert await store.not_answered("a", (await one(store)).call_id, "USER_BUSY") is False
+    assert (await one(store)).agent == "a"  # busy is no miss: no break at max_no_answer=1
+
+
+async def test_ready_ends_a_delay_early(store: AcdStore) -> None:
+    await store.put_queue(QueueConfig("support", Strategy.LONGEST_IDLE, max_no_answer=0))
+    await store.put_agent("a", "user/a", busy_delay=600)
+    await store.put_tier("support", "a")
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("c1", "support"))
+    await store.not_answered("a", (await one(store)).call_id, "USER_BUSY")
+    assert await store.reserve("support") == []
+    await store.ready("a")  # the agent says they are there after all
+    assert (await one(store)).agent == "a"

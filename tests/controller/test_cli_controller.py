@@ -66,6 +66,10 @@ def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
             assert ghost.returncode == 1 and "no agent 'ghost'" in ghost.stderr
             status = cli("queue", "status", "support", "--tenant", "clitest", "--redis", redis_url)
             assert "available: 1000" in status.stdout
+            assert "waiting: 0, longest 0 s" in status.stdout
+            assert "offered 0, answered 0, abandoned 0, service level 100% within" in status.stdout
+            unknown = cli("queue", "status", "nope", "--tenant", "clitest", "--redis", redis_url)
+            assert unknown.returncode == 1 and "nope" in unknown.stderr
             assert run.poll() is None  # the controller keeps running
         finally:
             run.terminate()

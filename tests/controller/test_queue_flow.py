@@ -176,3 +176,29 @@ async def test_ring_all_stops_the_other_phones_once_one_answers(
     await until(lambda: agent_is(center.store, "1001", AgentStatus.AVAILABLE))
     await until(lambda: len(center.switch.channels) == 2)
     assert (await center.store.agent("1001")).get("no_answer", "0") == "0"
+
+
+async def test_a_busy_agent_sits_out_their_busy_delay(center: Center, redis: Redis) -> None:
+    await center.store.put_agent("1000", "user/1000@default", busy_delay=600)
+    center.switch.phones.register("1000", "default", reject="USER_BUSY")
+    center.switch.phones.register("1001", "default", answer_after=0.2)
+    for agent in ("1000", "1001"):  # 1000 first: the longest idle, offered first
+        await center.store.login(agent)
+        await center.store.ready(agent)
+    first = await center.switch.callers.dial("7000", caller_number="7", hangup_after=120)
+    await until(lambda: agent_is(center.store, "1001", AgentStatus.ON_CALL))
+    busy = await center.store.agent("1000")
+    assert (busy["status"], busy["last_miss"], busy["no_answer"]) == ("available", "USER_BUSY", "0")
+    # A second caller is not offered to 1000 while the delay runs: they wait.
+    second = await center.switch.callers.dial("7000", caller_number="8", hangup_after=120)
+    await until(lambda: center.store.waiting("support"))
+    await asyncio.sleep(0.5)  # ten ticks of the controller
+    assert await center.store.waiting("support") == [second.uuid]
+    assert await center.store.status("1000") is AgentStatus.AVAILABLE
+    # 1000 says they are free after all: the delay ends, the second caller is offered.
+    center.switch.phones.register("1000", "default", answer_after=0.2)
+    await center.store.ready("1000")
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
+    data = await redis.hgetall(center.store.keys.call(second.uuid))
+    assert data[b"agent"] == b"1000"
+    assert (await redis.hget(center.store.keys.call(first.uuid), "agent")) == b"1001"
