@@ -52,6 +52,8 @@ class QueueConfig:
     announce_seconds: float = 0.0
     announce_position: bool = True
     announce_wait: bool = True
+    # Ring-progressively: one more phone every this many seconds, the earlier ones ringing on.
+    ring_progressively_delay_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,4 @@ class Offer:
     caller_number: str = ""
     caller_name: str = ""
     enqueued_ms: int = 0
+    strategy: str = ""  # of the queue: ring-all and ring-progressively ring several phones

@@ -25,7 +25,8 @@ local function idle_score(queue, agent, now, rnd)
   local key
   if strategy == 'round-robin' then
     key = tonumber(redis.call('HGET', a, 'last_offer') or '0')
-  elseif strategy == 'top-down' or strategy == 'sequentially-by-agent-order' then
+  elseif strategy == 'top-down' or strategy == 'sequentially-by-agent-order'
+      or strategy == 'ring-progressively' then
     key = position
   elseif strategy == 'agent-with-least-talk-time' then
     key = tonumber(redis.call('HGET', a, 'talk_ms') or '0')
@@ -119,10 +120,11 @@ return previous
 )
 
 # KEYS[1] base. ARGV: queue, now_ms, reserve_ms, ring_all_limit, calls_to_scan, agents_to_scan,
-# controller id (whose heartbeat vouches for the offer).
+# controller id (whose heartbeat vouches for the offer), and optionally a call being offered.
 # Takes the first waiting call (in score order) that some available agent can serve, reserves
-# the agent(s) and removes the call from the waiting set.
-# Returns {call, node, caller_number, caller_name, enqueued_ms, agent, contact, agent, contact...}.
+# the agent(s) and removes the call from the waiting set. With a call given (ring-progressively:
+# one more agent for a call whose first phones still ring), only that call, if still offered.
+# Returns {call, node, caller_number, caller_name, enqueued_ms, strategy, agent, contact, ...}.
 RESERVE = (
     _HELPERS
     + r"""
@@ -135,8 +137,17 @@ local idle_key = base .. ':queue:' .. queue .. ':idle'
 local strategy = redis.call('HGET', base .. ':queue:' .. queue, 'strategy')
 if not strategy then return redis.error_reply('UNKNOWN_QUEUE ' .. queue) end
 if redis.call('ZCARD', idle_key) == 0 then return nil end
--- Only ring-all and ring-progressively offer one call to several agents at once.
-if strategy ~= 'ring-all' and strategy ~= 'ring-progressively' then max_agents = 1 end
+-- Only ring-all offers one call to several agents at once; ring-progressively adds them one
+-- by one (a call given).
+if strategy ~= 'ring-all' then max_agents = 1 end
+local more = ARGV[8] or ''
+local candidates
+if more ~= '' then
+  if redis.call('HGET', base .. ':call:' .. more, 'state') ~= 'offering' then return nil end
+  candidates = {more}
+else
+  candidates = redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)
+end
 
 local function can_serve(agent, needs)
   local a = agent_key(agent)
@@ -148,7 +159,7 @@ local function can_serve(agent, needs)
   return true
 end
 
-for _, call in ipairs(redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)) do
+for _, call in ipairs(candidates) do
   local needs = {}
   local skills = redis.call('HGET', base .. ':call:' .. call, 'skills') or ''
   for skill, level in string.gmatch(skills, '([^,=]+)=(%d+)') do needs[skill] = tonumber(level) end
@@ -168,6 +179,7 @@ for _, call in ipairs(redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)) do
     local info = redis.call('HMGET', c, 'node', 'caller_number', 'caller_name', 'enqueued_ms')
     local out = {call}
     for i = 1, 4 do table.insert(out, info[i] or '') end
+    table.insert(out, strategy)
     for _, agent in ipairs(chosen) do
       local a = agent_key(agent)
       leave_idle(agent)
@@ -181,8 +193,11 @@ for _, call in ipairs(redis.call('ZRANGE', calls_key, 0, calls_to_scan - 1)) do
       table.insert(out, redis.call('HGET', a, 'contact') or '')
     end
     redis.call('ZREM', calls_key, call)
-    redis.call('HSET', c, 'state', 'offering', 'offered_at', now,
-      'agents', table.concat(chosen, ','))
+    local offered = table.concat(chosen, ',')
+    if more ~= '' then
+      offered = (redis.call('HGET', c, 'agents') or '') .. ',' .. offered
+    end
+    redis.call('HSET', c, 'state', 'offering', 'offered_at', now, 'agents', offered)
     redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
       'type', 'call', 'call', call, 'queue', queue, 'state', 'offering',
       'agents', table.concat(chosen, ','), 'ts', now)

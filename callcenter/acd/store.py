@@ -83,6 +83,7 @@ class AcdStore:
                 "announce_ms": round(queue.announce_seconds * 1000),
                 "announce_position": int(queue.announce_position),
                 "announce_wait": int(queue.announce_wait),
+                "ring_progressively_delay_ms": int(queue.ring_progressively_delay_seconds * 1000),
             },
         )
         await self.redis.sadd(k.queues, queue.name)
@@ -105,6 +106,8 @@ class AcdStore:
             announce_seconds=int(data.get(b"announce_ms", b"0")) / 1000,
             announce_position=data.get(b"announce_position", b"1") != b"0",
             announce_wait=data.get(b"announce_wait", b"1") != b"0",
+            ring_progressively_delay_seconds=int(data.get(b"ring_progressively_delay_ms", b"10000"))
+            / 1000,
         )
 
     async def put_agent(
@@ -269,11 +272,14 @@ class AcdStore:
     async def waiting(self, queue: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1)]
 
-    async def reserve(self, queue: str, *, ring_all_limit: int = 50) -> list[Offer]:
+    async def reserve(
+        self, queue: str, *, ring_all_limit: int = 50, more_for: str = ""
+    ) -> list[Offer]:
         """Match the best waiting call with the best available agent, atomically.
 
-        Returns no offer when nobody can be matched, one offer, or (ring-all and
-        ring-progressively) one offer per agent rung for the same call.
+        Returns no offer when nobody can be matched, one offer, or (ring-all) one offer per
+        agent rung for the same call. ``more_for``: one more agent for this call, if it is still
+        being offered (ring-progressively adds a phone while the first ones ring on).
         """
         try:
             result = await self._reserve(
@@ -286,6 +292,7 @@ class AcdStore:
                     10,
                     200,
                     self.controller_id,
+                    more_for,
                 ],
             )
         except ResponseError as exc:
@@ -294,7 +301,7 @@ class AcdStore:
             raise
         if not result:
             return []
-        call, node, number, name, enqueued = (item.decode() for item in result[:5])
+        call, node, number, name, enqueued, strategy = (item.decode() for item in result[:6])
         return [
             Offer(
                 call,
@@ -305,8 +312,9 @@ class AcdStore:
                 caller_number=number,
                 caller_name=name,
                 enqueued_ms=int(enqueued or 0),
+                strategy=strategy,
             )
-            for i in range(5, len(result), 2)
+            for i in range(6, len(result), 2)
         ]
 
     async def answered(self, offer: Offer) -> None:

@@ -83,6 +83,7 @@ class QueueCallFlow:
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatching: set[str] = set()
         self._again: set[str] = set()
+        self._progressing: set[str] = set()
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._beater: asyncio.Task[None] | None = None
@@ -285,13 +286,39 @@ class QueueCallFlow:
                         continue
                     return
                 for offer in offers:
-                    self._spawn(self._ring(offer, len(offers) > 1))
+                    self._spawn(self._ring(offer))
+                if (
+                    offers[0].strategy == "ring-progressively"
+                    and offers[0].call_id not in self._progressing
+                ):
+                    self._spawn(self._progress(offers[0]))
         except AcdError as exc:
             log.error("queue_dispatch_failed queue=%s error=%s", queue, exc)
         finally:
             self._dispatching.discard(queue)
 
-    async def _ring(self, offer: Offer, several: bool = False) -> None:
+    async def _progress(self, first: Offer) -> None:
+        """Ring-progressively: every few seconds one more phone rings for the call, the earlier
+        ones ringing on, until someone answers, the caller leaves or nobody is left."""
+        # One loop per call for as long as it is in the queue: back in line after its phones
+        # stopped ringing, it goes on with the next round of offers.
+        self._progressing.add(first.call_id)
+        try:
+            delay = (await self.store.queue_config(first.queue)).ring_progressively_delay_seconds
+            while True:
+                await asyncio.sleep(delay)
+                offers = await self.store.reserve(first.queue, more_for=first.call_id)
+                for offer in offers:
+                    log.info("queue_offer_more uuid=%s agent=%s", offer.call_id, offer.agent)
+                    self._spawn(self._ring(offer))
+                state = await self.store.redis.hget(self.store.keys.call(first.call_id), "state")
+                if state not in (b"waiting", b"offering"):
+                    return  # answered, abandoned, overflowed...
+        finally:
+            self._progressing.discard(first.call_id)
+
+    async def _ring(self, offer: Offer) -> None:
+        several = offer.strategy in ("ring-all", "ring-progressively")
         keys = self.store.keys
         esl = self.nodes.get(offer.node)
         if esl is None:

@@ -405,3 +405,23 @@ async def test_ready_ends_a_delay_early(store: AcdStore) -> None:
     assert await store.reserve("support") == []
     await store.ready("a")  # the agent says they are there after all
     assert (await one(store)).agent == "a"
+
+
+async def test_ring_progressively_reserves_one_agent_then_one_more(store: AcdStore) -> None:
+    await setup_queue(store, Strategy.RING_PROGRESSIVELY, ["a", "b", "c"])
+    for agent in ("c", "b", "a"):  # tier position decides, not who was ready first
+        await store.login(agent)
+        await store.ready(agent)
+    await store.enqueue(WaitingCall("c1", "support"))
+    await store.enqueue(WaitingCall("c2", "support"))
+    first = await one(store)
+    assert (first.call_id, first.agent, first.strategy) == ("c1", "a", "ring-progressively")
+    more = await store.reserve("support", more_for="c1")
+    assert [(o.call_id, o.agent) for o in more] == [("c1", "b")]
+    assert await store.reserve("support", more_for="c2") == []  # c2 is waiting, not offered
+    assert (await store.redis.hget(store.keys.call("c1"), "agents")) == b"a,b"
+    # A no-answer of one phone leaves the call offered while the other still rings.
+    await store.not_answered("a", "c1")
+    assert await store.waiting("support") == ["c2"]
+    await store.not_answered("b", "c1")
+    assert await store.waiting("support") == ["c1", "c2"]  # back, in its place

@@ -202,3 +202,36 @@ async def test_a_busy_agent_sits_out_their_busy_delay(center: Center, redis: Red
     data = await redis.hgetall(center.store.keys.call(second.uuid))
     assert data[b"agent"] == b"1000"
     assert (await redis.hget(center.store.keys.call(first.uuid), "agent")) == b"1001"
+
+
+async def test_ring_progressively_adds_a_phone_while_the_first_rings_on(
+    center: Center, redis: Redis
+) -> None:
+    await center.store.put_queue(
+        QueueConfig(
+            "support",
+            Strategy.RING_PROGRESSIVELY,
+            wrap_up_seconds=0.2,
+            max_no_answer=0,
+            ring_progressively_delay_seconds=0.3,
+        )
+    )
+    center.flow.settings = replace(center.flow.settings, ring_seconds=600)
+    center.switch.phones.register("1000", "default", answer_after=None)  # rings on
+    center.switch.phones.register("1001", "default", answer_after=0.2)
+    for agent in ("1000", "1001"):
+        await center.store.login(agent)
+        await center.store.ready(agent)
+    call = await center.switch.callers.dial("7000", caller_number="9", hangup_after=120)
+    # 1000 (position 1) rings first, alone; after the delay 1001 rings too and answers.
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.RESERVED))
+    assert await center.store.status("1001") is AgentStatus.AVAILABLE
+    await until(lambda: agent_is(center.store, "1001", AgentStatus.ON_CALL))
+    await until(lambda: center.switch.channels[call.uuid].other_uuid is not None)
+    # 1000's phone stopped once 1001 answered, and 1000 is free again.
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.AVAILABLE))
+    await until(lambda: len(center.switch.channels) == 2)
+    events = await redis.xrange(center.store.keys.events)
+    offered = [e[b"agents"] for _, e in events if e.get(b"state") == b"offering"]
+    assert offered == [b"1000", b"1001"]  # each event names the phones it added
+    assert await redis.hget(center.store.keys.call(call.uuid), "agents") == b"1000,1001"
