@@ -71,10 +71,15 @@ class Settings(_Section):
     database_url: str = "sqlite:///var/callcenter.db"
 
 
+# Variables with our prefix that are not settings: the settings file, and where the tests and
+# benchmarks find the FreeSWITCH ground truth.
+_NOT_SETTINGS = frozenset({"CONFIG", "SHARED_DIR"})
+
+
 def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+        if not key.startswith(ENV_PREFIX) or key[len(ENV_PREFIX) :] in _NOT_SETTINGS:
             continue
         path = key[len(ENV_PREFIX) :].lower().split("__")
         node = out

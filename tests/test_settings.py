@@ -56,3 +56,11 @@ def test_bad_values_name_field_and_variable(tmp_path: Path) -> None:
     assert "esl.bogus" in text
     assert "sim.time_scale (or CALLCENTER_SIM__TIME_SCALE)" in text
     assert "c.toml" in text
+
+
+def test_the_shared_dir_variable_is_not_a_setting() -> None:
+    # The tests' and benchmarks' CALLCENTER_SHARED_DIR must not break every command.
+    env = {"CALLCENTER_SHARED_DIR": "/somewhere/shared", "CALLCENTER_REDIS_URL": "redis://x:1/2"}
+    assert load_settings(env=env).redis_url == "redis://x:1/2"
+    with pytest.raises(SettingsError, match="shard_dir"):
+        load_settings(env={"CALLCENTER_SHARD_DIR": "/typo"})

@@ -82,3 +82,4 @@ class Offer:
     caller_name: str = ""
     enqueued_ms: int = 0
     strategy: str = ""  # of the queue: ring-all and ring-progressively ring several phones
+    callback: bool = False  # a callback request: the agent is rung first, then the customer

@@ -124,7 +124,8 @@ return previous
 # Takes the first waiting call (in score order) that some available agent can serve, reserves
 # the agent(s) and removes the call from the waiting set. With a call given (ring-progressively:
 # one more agent for a call whose first phones still ring), only that call, if still offered.
-# Returns {call, node, caller_number, caller_name, enqueued_ms, strategy, agent, contact, ...}.
+# Returns {call, node, caller_number, caller_name, enqueued_ms, strategy, callback ('1' for a
+# callback request), agent, contact, agent, contact...}.
 RESERVE = (
     _HELPERS
     + r"""
@@ -161,10 +162,17 @@ end
 
 for _, call in ipairs(candidates) do
   local needs = {}
-  local skills = redis.call('HGET', base .. ':call:' .. call, 'skills') or ''
+  local skills, not_before = unpack(redis.call('HMGET', base .. ':call:' .. call, 'skills',
+    'not_before'))
+  skills = skills or ''
   for skill, level in string.gmatch(skills, '([^,=]+)=(%d+)') do needs[skill] = tonumber(level) end
   local chosen = {}
-  for _, agent in ipairs(redis.call('ZRANGE', idle_key, 0, agents_to_scan - 1)) do
+  -- A callback to try again later keeps its place but is not offered before its time.
+  local agents = {}
+  if (tonumber(not_before) or 0) <= now then
+    agents = redis.call('ZRANGE', idle_key, 0, agents_to_scan - 1)
+  end
+  for _, agent in ipairs(agents) do
     local ok = can_serve(agent, needs)
     if ok == 'stale' then
       redis.call('ZREM', idle_key, agent)
@@ -176,10 +184,12 @@ for _, call in ipairs(candidates) do
   if #chosen > 0 then
     local c = base .. ':call:' .. call
     -- What the controller needs to ring the agent, so that it need not read the call again.
-    local info = redis.call('HMGET', c, 'node', 'caller_number', 'caller_name', 'enqueued_ms')
+    local info = redis.call('HMGET', c, 'node', 'caller_number', 'caller_name', 'enqueued_ms',
+      'callback')
     local out = {call}
     for i = 1, 4 do table.insert(out, info[i] or '') end
     table.insert(out, strategy)
+    table.insert(out, info[5] or '')
     for _, agent in ipairs(chosen) do
       local a = agent_key(agent)
       leave_idle(agent)

@@ -8,6 +8,7 @@ call) one atomic step. Every change is appended to the tenant's event Stream.
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -42,6 +43,10 @@ _DELAY_BY_CAUSE = {
     "CALL_REJECTED": "reject_delay_ms",
 }
 _NOT_REGISTERED_DELAY_MS = 5000
+
+# A number a callback may dial: digits, optionally a leading +, nothing an attacker could turn
+# into another dial string or command.
+CALLBACK_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 
 
 class AcdStore:
@@ -301,7 +306,9 @@ class AcdStore:
             raise
         if not result:
             return []
-        call, node, number, name, enqueued, strategy = (item.decode() for item in result[:6])
+        call, node, number, name, enqueued, strategy, callback = (
+            item.decode() for item in result[:7]
+        )
         return [
             Offer(
                 call,
@@ -313,8 +320,9 @@ class AcdStore:
                 caller_name=name,
                 enqueued_ms=int(enqueued or 0),
                 strategy=strategy,
+                callback=callback == "1",
             )
-            for i in range(6, len(result), 2)
+            for i in range(7, len(result), 2)
         ]
 
     async def answered(self, offer: Offer) -> None:
@@ -496,14 +504,80 @@ class AcdStore:
         )
         return True
 
-    async def request_callback(self, call_id: str) -> bool:
-        """The caller chose to be called back: out of the queue, the request stored."""
+    async def request_callback(self, call_id: str, *, not_before_seconds: float = 5.0) -> bool:
+        """The caller chose to be called back: they keep their place in line, and when it is
+        their turn an agent is rung first, then their number. False if the call is not waiting
+        (being offered already, gone) or has no number to call back.
+
+        ``not_before_seconds``: not offered sooner, so that the callback does not ring while
+        the caller still hears the goodbye prompt.
+        """
         data = await self.redis.hgetall(self.keys.call(call_id))
-        if not data or not await self.take_out(call_id, "callback_requested"):
+        number = data.get(b"caller_number", b"").decode()
+        if data.get(b"state") != b"waiting" or not CALLBACK_NUMBER.fullmatch(number):
+            return False
+        now = _now_ms()
+        queue = data[b"queue"].decode()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.keys.call(call_id),
+                mapping={
+                    "callback": 1,
+                    "callback_attempts": 0,
+                    "not_before": now + int(not_before_seconds * 1000),
+                },
+            )
+            pipe.zadd(self.keys.callbacks(queue), {call_id: now})
+            await pipe.execute()
+        await self._call_event(call_id, "callback_requested", queue=queue, number=number)
+        return True
+
+    async def callback_missed(
+        self,
+        agent: str,
+        call_id: str,
+        *,
+        max_attempts: int = 3,
+        retry_seconds: float = 300.0,
+    ) -> bool:
+        """The customer did not answer the callback: the agent is free again (it was not their
+        miss); the request keeps its place and is tried again after ``retry_seconds``, until
+        ``max_attempts`` tries have failed. Returns True if it will be tried again."""
+        await self._transition(
+            agent, AgentStatus.AVAILABLE, expected="on_call", fields={"call": ""}
+        )
+        data = await self.redis.hgetall(self.keys.call(call_id))
+        if data.get(b"state") != b"answered":
             return False
         queue = data[b"queue"].decode()
-        await self.redis.zadd(self.keys.callbacks(queue), {call_id: _now_ms()})
+        attempts = int(data.get(b"callback_attempts", b"0")) + 1
+        if attempts >= max_attempts:
+            await self.redis.hset(
+                self.keys.call(call_id),
+                mapping={"state": "callback_failed", "callback_attempts": attempts},
+            )
+            await self.redis.zrem(self.keys.callbacks(queue), call_id)
+            await self._call_event(call_id, "callback_failed", queue=queue, attempts=attempts)
+            return False
+        await self.redis.hset(
+            self.keys.call(call_id),
+            mapping={
+                "state": "waiting",
+                "callback_attempts": attempts,
+                "not_before": _now_ms() + int(retry_seconds * 1000),
+            },
+        )
+        await self.redis.zadd(self.keys.queue_calls(queue), {call_id: int(data[b"score"])})
+        await self._call_event(call_id, "callback_retry", queue=queue, attempts=attempts)
         return True
+
+    async def callback_connected(self, call_id: str, customer_leg: str) -> None:
+        """The customer answered the callback: the request is done; their leg is the call's
+        live channel from now on."""
+        data = await self.redis.hmget(self.keys.call(call_id), "queue")
+        queue = (data[0] or b"").decode()
+        await self.redis.hset(self.keys.call(call_id), "customer_leg", customer_leg)
+        await self.redis.zrem(self.keys.callbacks(queue), call_id)
 
     async def callbacks(self, queue: str) -> list[dict[str, str]]:
         """Callback requests of a queue, oldest first (number, name, when)."""

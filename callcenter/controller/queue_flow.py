@@ -51,6 +51,15 @@ class FlowSettings:
     ring_seconds: int = 20
     moh: str = "local_stream://moh"
     callback_prompt: str = "ivr/ivr-thank_you_for_calling.wav"
+    # Callbacks: how to dial a customer's number (until outbound routes choose the gateway),
+    # the number they see, how long their phone rings, how often and how far apart to try.
+    callback_dial: str = "sofia/gateway/pstn/{number}"
+    callback_caller_id: str = "0000000000"
+    callback_ring_seconds: int = 30
+    callback_attempts: int = 3
+    callback_retry_seconds: float = 300.0
+    # Not dialed sooner after the request (the caller is still hearing the goodbye prompt).
+    callback_delay_seconds: float = 5.0
     recordings_dir: Path = Path("var/recordings")
     tick_seconds: float = 0.5
     # A controller that misses its heartbeat this long is dead: its ringing offers are taken
@@ -193,7 +202,13 @@ class QueueCallFlow:
         if queue is None or not digit:
             return
         config = await self.store.queue_config(queue.decode())
-        if digit != config.exit_key or not await self.store.request_callback(uuid):
+        if digit != config.exit_key:
+            return
+        if not await self.store.request_callback(
+            uuid, not_before_seconds=self.settings.callback_delay_seconds
+        ):
+            # Being offered already, or no number to call back (anonymous): stays in line.
+            log.info("queue_callback_refused uuid=%s queue=%s", uuid, config.name)
             return
         log.info("queue_callback_requested uuid=%s queue=%s", uuid, config.name)
         esl = self.nodes[node]
@@ -236,6 +251,8 @@ class QueueCallFlow:
             await self._finish(call_id, event.variable("cc_queue") or "", agent, only_bridged=True)
 
     async def _caller_gone(self, node: str, call_id: str, call: dict[str, str]) -> None:
+        if call.get("callback") == "1":
+            return  # they asked to be called back and hung up: their request waits on
         state = call.get("state")
         if state in ("waiting", "offering"):
             released = await self.store.abandon(call_id)
@@ -381,6 +398,9 @@ class QueueCallFlow:
             for other in call.get("agents", "").split(","):
                 if other and other != offer.agent:
                     await self.store.cancel_offer(other, offer.call_id)
+        if offer.callback:
+            await self._call_back(esl, offer, leg)
+            return
         reply = await esl.api(f"uuid_bridge {offer.call_id} {leg}")
         if not reply.startswith("+OK"):
             await self._bridge_failed(esl, offer, leg, reply)
@@ -389,6 +409,57 @@ class QueueCallFlow:
         path = self.settings.recordings_dir / f"{offer.call_id}.wav"
         await esl.api(f"uuid_record {offer.call_id} start {path}")
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
+
+    async def _call_back(self, esl: InboundClient, offer: Offer, agent_leg: str) -> None:
+        """A callback request's turn: the agent answered; now dial the customer and bridge."""
+        settings = self.settings
+        customer = str(uuidlib.uuid4())
+        await self.store.redis.hset(self.store.keys.call(offer.call_id), "leg:customer", customer)
+        variables = {
+            "origination_uuid": customer,
+            "origination_caller_id_number": settings.callback_caller_id,
+            "originate_timeout": str(settings.callback_ring_seconds),
+            "cc_call": offer.call_id,
+            "cc_agent": offer.agent,
+            "cc_queue": offer.queue,
+        }
+        spec = ",".join(_originate_var(k, v) for k, v in variables.items())
+        # request_callback only stores numbers of digits: nothing else reaches the dial string.
+        dial = settings.callback_dial.format(number=offer.caller_number)
+        check_value("callback dial string", dial)
+        log.info("queue_callback_dial uuid=%s agent=%s number=%s", offer.call_id, offer.agent,
+                 offer.caller_number)  # fmt: skip
+        try:
+            result = await esl.bgapi(
+                f"originate {{{spec}}}{dial} &park()", timeout=settings.callback_ring_seconds + 15
+            )
+        except EslError as exc:
+            result = f"-ERR {exc}"
+        reply = (
+            await esl.api(f"uuid_bridge {customer} {agent_leg}")
+            if result.startswith("+OK")
+            else result
+        )
+        if not reply.startswith("+OK"):
+            # The customer did not answer (or the agent left meanwhile): the agent is free, the
+            # request keeps its place and is tried again later.
+            await esl.api(f"uuid_kill {agent_leg}")
+            await esl.api(f"uuid_kill {customer}")
+            again = await self.store.callback_missed(
+                offer.agent,
+                offer.call_id,
+                max_attempts=settings.callback_attempts,
+                retry_seconds=settings.callback_retry_seconds,
+            )
+            log.info("queue_callback_missed uuid=%s result=%s again=%s", offer.call_id,
+                     reply.strip(), again)  # fmt: skip
+            self._spawn(self.dispatch(offer.queue))
+            return
+        await self.store.callback_connected(offer.call_id, customer)
+        await self.store.bridged(offer)
+        path = settings.recordings_dir / f"{offer.call_id}.wav"
+        await esl.api(f"uuid_record {customer} start {path}")
+        log.info("queue_callback_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
     async def _bridge_failed(self, esl: InboundClient, offer: Offer, leg: str, reply: str) -> None:
         log.warning("queue_bridge_failed uuid=%s agent=%s reply=%s", offer.call_id, offer.agent,

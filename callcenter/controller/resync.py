@@ -187,7 +187,8 @@ async def resync_parked(flow: QueueCallFlow) -> int:
 
 
 async def _waiting_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, int]]]:
-    """(call, enqueued_ms) of the calls waiting on each of the flow's nodes."""
+    """(call, enqueued_ms) of the calls waiting on each of the flow's nodes (not callback
+    requests: their caller has hung up on purpose)."""
     store = flow.store
     out: dict[str, list[tuple[str, int]]] = {}
     for raw in sorted(await store.redis.smembers(store.keys.queues)):
@@ -196,11 +197,11 @@ async def _waiting_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, int
             continue
         async with store.redis.pipeline(transaction=False) as pipe:
             for call in calls:
-                pipe.hmget(store.keys.call(call), "node", "enqueued_ms")
+                pipe.hmget(store.keys.call(call), "node", "enqueued_ms", "callback")
             rows = await pipe.execute()
-        for call, (node, enqueued) in zip(calls, rows, strict=True):
+        for call, (node, enqueued, callback) in zip(calls, rows, strict=True):
             name = node.decode() if node else ""
-            if name in flow.nodes:
+            if name in flow.nodes and callback != b"1":
                 out.setdefault(name, []).append((call, int(enqueued or 0)))
     return out
 
@@ -245,8 +246,8 @@ async def drop_vanished(flow: QueueCallFlow) -> int:
     return dropped
 
 
-async def _on_call_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, str]]]:
-    """(call, queue) of the calls agents are on, by the node of the caller."""
+async def _on_call_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, str, str]]]:
+    """(live channel, call, queue) of the calls agents are on, by the node of the caller."""
     store = flow.store
     agents = sorted(raw.decode() for raw in await store.redis.smembers(store.keys.agents))
     async with store.redis.pipeline(transaction=False) as pipe:
@@ -256,13 +257,15 @@ async def _on_call_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, str
     calls = [call.decode() for status, call in rows if status == b"on_call" and call]
     async with store.redis.pipeline(transaction=False) as pipe:
         for call in calls:
-            pipe.hmget(store.keys.call(call), "node", "queue", "state")
+            pipe.hmget(store.keys.call(call), "node", "queue", "state", "customer_leg")
         details = await pipe.execute()
-    out: dict[str, list[tuple[str, str]]] = {}
-    for call, (node, queue, state) in zip(calls, details, strict=True):
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for call, (node, queue, state, customer) in zip(calls, details, strict=True):
         name = node.decode() if node else ""
         if state == b"answered" and name in flow.nodes:
-            out.setdefault(name, []).append((call, queue.decode() if queue else ""))
+            # A callback's live channel is the customer's leg, not the first call's.
+            live = customer.decode() if customer else call
+            out.setdefault(name, []).append((live, call, queue.decode() if queue else ""))
     return out
 
 
@@ -271,12 +274,13 @@ async def end_vanished(flow: QueueCallFlow) -> int:
     came while Redis or the connection was away). Returns how many were ended."""
     ended = 0
     for node, calls in (await _on_call_by_node(flow)).items():
-        queues = dict(calls)
-        for call in await _gone(flow, node, list(queues)) or []:
+        by_live = {live: (call, queue) for live, call, queue in calls}
+        for live in await _gone(flow, node, list(by_live)) or []:
+            call, queue = by_live[live]
             if await flow.store.hung_up(call):
                 log.warning("queue_call_vanished uuid=%s node=%s", call, node)
                 ended += 1
-                await flow.dispatch(queues[call])
+                await flow.dispatch(queue)
     return ended
 
 
