@@ -25,6 +25,12 @@ class Keys:
         return f"{self.base}:agent:{agent}:queues"
 
     @property
+    def skills(self) -> str:
+        """SET of every skill some agent has (a caller needing another one could never be
+        served)."""
+        return f"{self.base}:skills"
+
+    @property
     def agents(self) -> str:
         return f"{self.base}:agents"
 

@@ -7,6 +7,7 @@ call) one atomic step. Every change is appended to the tenant's event Stream.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -22,6 +23,8 @@ from callcenter.acd.model import AgentStatus, Offer, QueueConfig, Strategy, Wait
 from callcenter.acd.scripts import ANSWER, END_CALL, ENQUEUE, RESERVE, SET_STATUS
 
 __all__ = ["AcdStore"]
+
+log = logging.getLogger("callcenter.acd")
 
 
 def _now_ms() -> int:
@@ -47,6 +50,17 @@ _NOT_REGISTERED_DELAY_MS = 5000
 # A number a callback may dial: digits, optionally a leading +, nothing an attacker could turn
 # into another dial string or command.
 CALLBACK_NUMBER = re.compile(r"\+?[0-9]{3,20}")
+
+# An agent's contact goes into an originate command as is: one dial string, nothing that could
+# end it or start another (no spaces, braces, quotes, commas, control characters).
+CONTACT = re.compile(r"[^\s{}',\x00-\x1f]+")
+
+
+def _check_contact(agent: str, contact: str) -> None:
+    if not CONTACT.fullmatch(contact):
+        raise ValueError(
+            f"agent {agent!r}: contact {contact!r} is not one dial string (e.g. user/1000@default)"
+        )
 
 
 class AcdStore:
@@ -130,9 +144,12 @@ class AcdStore:
         The delays (seconds) keep an agent out of offers after they rejected one, were busy,
         or did not answer, as mod_callcenter's agent parameters of the same names.
         """
+        _check_contact(agent, contact)
         k = self.keys
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(k.agents, agent)
+            if skills:
+                pipe.sadd(k.skills, *skills)
             pipe.hset(
                 k.agent(agent),
                 mapping={
@@ -210,6 +227,7 @@ class AcdStore:
         """Log in (on break until ready, as agents do when they sit down)."""
         fields: dict[str, str | int] = {"reason": "login", "no_answer": 0}
         if contact:
+            _check_contact(agent, contact)
             fields["contact"] = contact
         await self._transition(agent, AgentStatus.ON_BREAK, expected="logged_out", fields=fields)
 
@@ -252,7 +270,18 @@ class AcdStore:
         Idempotent: several controllers see the same CHANNEL_PARK, only the first enqueues
         (False for the others), so a call being offered is never put back by a late duplicate.
         """
-        skills = ",".join(f"{s}={lvl}" for s, lvl in sorted(call.skills.items()))
+        needs = dict(call.skills)
+        if needs:
+            # A skill no agent has would keep the caller waiting for ever: serve them without
+            # it, and say so.
+            known = await self.redis.smismember(self.keys.skills, list(needs))
+            unknown = [name for name, have in zip(needs, known, strict=True) if not have]
+            if unknown:
+                log.warning("queue_unknown_skill call=%s queue=%s skills=%s", call.call_id,
+                            call.queue, ",".join(unknown))  # fmt: skip
+                for name in unknown:
+                    del needs[name]
+        skills = ",".join(f"{s}={lvl}" for s, lvl in sorted(needs.items()))
         try:
             done = await self._enqueue(
                 keys=[self.keys.base],

@@ -425,3 +425,31 @@ async def test_ring_progressively_reserves_one_agent_then_one_more(store: AcdSto
     assert await store.waiting("support") == ["c2"]
     await store.not_answered("b", "c1")
     assert await store.waiting("support") == ["c1", "c2"]  # back, in its place
+
+
+async def test_a_skill_no_agent_has_is_ignored_so_the_caller_is_served(
+    store: AcdStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["en"])
+    await store.put_agent("en", "user/en@default", {"english": 8})
+    await store.login("en")
+    await store.ready("en")
+    # "klingon": nobody has it (a typo in a dialplan, a skill nobody was given yet).
+    await store.enqueue(WaitingCall("c1", "support", skills={"klingon": 1, "english": 9}))
+    assert "queue_unknown_skill call=c1 queue=support skills=klingon" in caplog.text
+    assert await store.reserve("support") == []  # english 9 is known, and "en" has only 8
+    await store.put_agent("en", "user/en@default", {"english": 9})
+    await store.ready("en")
+    assert (await one(store)).call_id == "c1"
+
+
+@pytest.mark.parametrize(
+    "contact", ["user/1000 &park()", "user/1000@default,user/1001", "{x=1}user/1", "", "a\r\nb"]
+)
+async def test_a_contact_must_be_one_dial_string(store: AcdStore, contact: str) -> None:
+    with pytest.raises(ValueError, match="not one dial string"):
+        await store.put_agent("a", contact)
+    await store.put_agent("a", "user/a@default")
+    with pytest.raises(ValueError, match="not one dial string"):
+        await store.login("a", contact=contact or " ")
+    assert await store.status("a") is AgentStatus.LOGGED_OUT

@@ -19,7 +19,7 @@ from tests.controller.test_queue_flow import DIALPLAN, agent_is, until
 
 
 async def call_state_is(redis: Redis, store: AcdStore, call: str, state: bytes) -> bool:
-    return await redis.hget(store.keys.call(call), "state") == state
+    return bool(await redis.hget(store.keys.call(call), "state") == state)
 
 
 @pytest.fixture
