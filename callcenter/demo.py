@@ -18,9 +18,16 @@ from typing import TextIO
 
 from redis.asyncio import Redis
 
-from callcenter.acd.config import AcdConfig, AgentEntry, QueueEntry, TierEntry
+from callcenter.acd.config import (
+    MIN_ANNOUNCE_SECONDS,
+    AcdConfig,
+    AgentEntry,
+    QueueEntry,
+    TierEntry,
+)
 from callcenter.acd.model import AgentStatus, Strategy
 from callcenter.acd.store import AcdStore
+from callcenter.controller.announcer import Announcer
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.esl.client import InboundClient
 from callcenter.sim import SimSwitch
@@ -82,7 +89,15 @@ async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
     agents = [f"{1000 + n}" for n in range(options.agents)]
     center = AcdConfig(
         tenant="demo",
-        queues=[QueueEntry(name="support", strategy=Strategy.LONGEST_IDLE, wrap_up_seconds=3)],
+        queues=[
+            QueueEntry(
+                name="support",
+                strategy=Strategy.LONGEST_IDLE,
+                wrap_up_seconds=3,
+                # Position and estimated wait every 30 simulated seconds.
+                announce_seconds=max(MIN_ANNOUNCE_SECONDS, 30 * options.time_scale),
+            )
+        ],
         agents=[AgentEntry(id=a, contact=f"user/{a}@default") for a in agents],
         tiers=[TierEntry(queue="support", agent=a) for a in agents],
     )
@@ -101,6 +116,8 @@ async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
         FlowSettings(ring_seconds=15, recordings_dir=folder / "recordings", tick_seconds=0.2),
     )
     await flow.start()
+    announcer = Announcer({"sim": esl}, store, flow.settings.moh, tick_seconds=0.5)
+    await announcer.start()
     figures = Figures()
     out.write(
         f"callcenter demo: simulated switch on 127.0.0.1:{switch.port}, {options.agents} agents, "
@@ -120,6 +137,7 @@ async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await announcer.stop()
         await flow.stop()
         await esl.close()
         await switch.stop()

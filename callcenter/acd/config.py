@@ -20,12 +20,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from callcenter.acd.model import QueueConfig, Strategy
 from callcenter.acd.store import AcdStore
 
-__all__ = ["AcdConfig", "AcdConfigError", "load_acd_config"]
+__all__ = ["MIN_ANNOUNCE_SECONDS", "AcdConfig", "AcdConfigError", "load_acd_config"]
+
+# The shortest period of queue announcements a center file may ask for.
+MIN_ANNOUNCE_SECONDS = 5.0
 
 
 class AcdConfigError(Exception):
@@ -46,12 +56,30 @@ class QueueEntry(_Model):
     max_wait_seconds: float = Field(0.0, ge=0)
     overflow: str = Field("", pattern=r"^$|^queue:[A-Za-z0-9_.@-]+$|^extension:[^\s@]+@[^\s@]+$")
     exit_key: str = Field("", pattern=r"^[0-9*#]?$")
+    # Position in line and/or estimated wait every announce_seconds (0 = never).
+    announce_seconds: float = Field(0.0, ge=0)
+    announce_position: bool = True
+    announce_wait: bool = True
+    ring_progressively_delay_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("announce_seconds")
+    @classmethod
+    def _announce_period(cls, value: float) -> float:
+        # An announcement itself lasts a few seconds: a shorter period would cut each one off
+        # with the next and leave no music between them.
+        if 0 < value < MIN_ANNOUNCE_SECONDS:
+            raise ValueError(f"0 (never) or at least {MIN_ANNOUNCE_SECONDS:g} seconds")
+        return value
 
 
 class AgentEntry(_Model):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
     contact: str = Field(min_length=1, pattern=r"^[^\s{}']+$")
     skills: dict[str, int] = {}
+    # Seconds out of offers after rejecting one, being busy, or not answering.
+    reject_delay_seconds: float = Field(0.0, ge=0)
+    busy_delay_seconds: float = Field(0.0, ge=0)
+    no_answer_delay_seconds: float = Field(0.0, ge=0)
 
 
 class TierEntry(_Model):
@@ -77,6 +105,11 @@ class AcdConfig(_Model):
                 problems.append(f"queues.{n}.overflow: no queue {q.overflow[6:]!r}")
             if q.max_wait_seconds and not q.overflow:
                 problems.append(f"queues.{n}.overflow: needed with max_wait_seconds")
+            if q.announce_seconds and not (q.announce_position or q.announce_wait):
+                problems.append(
+                    f"queues.{n}.announce_seconds: nothing to announce "
+                    "(announce_position and announce_wait are both false)"
+                )
         for n, tier in enumerate(self.tiers):
             if tier.queue not in queues:
                 problems.append(f"tiers.{n}.queue: no queue {tier.queue!r}")
@@ -104,10 +137,21 @@ class AcdConfig(_Model):
                     q.max_wait_seconds,
                     q.overflow,
                     q.exit_key,
+                    announce_seconds=q.announce_seconds,
+                    announce_position=q.announce_position,
+                    announce_wait=q.announce_wait,
+                    ring_progressively_delay_seconds=q.ring_progressively_delay_seconds,
                 )
             )
         for a in self.agents:
-            await store.put_agent(a.id, a.contact, a.skills)
+            await store.put_agent(
+                a.id,
+                a.contact,
+                a.skills,
+                reject_delay=a.reject_delay_seconds,
+                busy_delay=a.busy_delay_seconds,
+                no_answer_delay=a.no_answer_delay_seconds,
+            )
         for t in self.tiers:
             await store.put_tier(t.queue, t.agent, t.level, t.position)
 

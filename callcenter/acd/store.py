@@ -92,17 +92,17 @@ class AcdStore:
             k.queue(queue.name),
             mapping={
                 "strategy": queue.strategy.value,
-                "wrap_up_ms": int(queue.wrap_up_seconds * 1000),
+                "wrap_up_ms": round(queue.wrap_up_seconds * 1000),
                 "max_no_answer": queue.max_no_answer,
-                "priority_weight_ms": int(queue.priority_weight_seconds * 1000),
-                "service_level_ms": int(queue.service_level_seconds * 1000),
-                "max_wait_ms": int(queue.max_wait_seconds * 1000),
+                "priority_weight_ms": round(queue.priority_weight_seconds * 1000),
+                "service_level_ms": round(queue.service_level_seconds * 1000),
+                "max_wait_ms": round(queue.max_wait_seconds * 1000),
                 "overflow": queue.overflow,
                 "exit_key": queue.exit_key,
                 "announce_ms": round(queue.announce_seconds * 1000),
                 "announce_position": int(queue.announce_position),
                 "announce_wait": int(queue.announce_wait),
-                "ring_progressively_delay_ms": int(queue.ring_progressively_delay_seconds * 1000),
+                "ring_progressively_delay_ms": round(queue.ring_progressively_delay_seconds * 1000),
             },
         )
         await self.redis.sadd(k.queues, queue.name)

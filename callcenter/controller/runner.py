@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfig
 from callcenter.acd.store import AcdStore
+from callcenter.controller.announcer import Announcer
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.controller.resync import keep_in_sync, reconcile, sync_once
 from callcenter.esl.client import Backoff, InboundClient
@@ -87,6 +88,7 @@ async def run_controller(
     store = AcdStore(redis, center.tenant)
     clients: dict[str, InboundClient] = {}
     flow: QueueCallFlow | None = None
+    announcer: Announcer | None = None
 
     async def reconnected(client: InboundClient) -> None:
         if flow is None:
@@ -111,6 +113,9 @@ async def run_controller(
             clients[node.name] = client
         flow = QueueCallFlow(clients, store, settings)
         await flow.start()
+        # Position and estimated wait for waiting callers of queues that ask for them.
+        announcer = Announcer(clients, store, settings.moh)
+        await announcer.start()
         log.info("controller_running id=%s nodes=%s tenant=%s", store.controller_id,
                  ",".join(clients), center.tenant)  # fmt: skip
         try:
@@ -121,6 +126,8 @@ async def run_controller(
             ready.set()
         await keep_in_sync(flow, center, every=resync_seconds, probe=settings.tick_seconds)
     finally:
+        if announcer is not None:
+            await announcer.stop()
         if flow is not None:
             await flow.stop()
         for client in clients.values():

@@ -23,7 +23,14 @@ _TONE = re.compile(r"%\(([\d.]+),([\d.]+)")
 
 
 def playback_seconds(core: SwitchCore, path: str) -> float:
-    """How long a playback lasts: tone_stream on/off times, silence_stream ms, else the default."""
+    """How long a playback lasts: tone_stream on/off times, silence_stream ms, else the default.
+
+    ``file_string://a!b!c`` plays its files one after the other (mod_dptools' file_string
+    format): the sum of theirs, so one ending in music on hold plays until something stops it.
+    """
+    if path.startswith("file_string://"):
+        parts = [p for p in path[len("file_string://") :].split("!") if p]
+        return min(3600.0, sum(playback_seconds(core, p) for p in parts))
     if path.startswith("tone_stream://"):
         total = 0.0
         for on, off in _TONE.findall(path):

@@ -25,6 +25,8 @@ async def test_example_center_loads_and_applies(store: AcdStore) -> None:
     await config.apply(store)  # a reload logs nobody out
     assert await store.status("1000") is AgentStatus.ON_BREAK
     assert (await store.queue_config("support")).wrap_up_seconds == 5
+    agent = await store.agent("1002")
+    assert (agent["busy_delay_ms"], agent["reject_delay_ms"]) == ("30000", "10000")
 
 
 @pytest.mark.parametrize(
@@ -33,6 +35,8 @@ async def test_example_center_loads_and_applies(store: AcdStore) -> None:
         ("queues: [{name: q, strategy: fastest}]", "queues.0.strategy"),
         ("agents: [{id: a}]", "agents.0.contact"),
         ("agents: [{id: a, contact: 'user/a x'}]", "agents.0.contact"),
+        ("agents: [{id: a, contact: user/a, busy_delay_seconds: -1}]", "agents.0.busy_delay"),
+        ("queues: [{name: q, ring_progressively_delay_seconds: 0}]", "queues.0.ring_progr"),
         ("tiers: [{queue: nope, agent: a}]", "no queue 'nope'"),
         ("queues: [{name: q}, {name: q}]", "a name appears twice"),
         ("bogus: 1\nqueues: [{name: q, colour: red}]", "queues.0.colour"),
