@@ -54,6 +54,7 @@ class QueueEntry(_Model):
     priority_weight_seconds: float = Field(60.0, ge=0)
     service_level_seconds: float = Field(20.0, gt=0)
     max_wait_seconds: float = Field(0.0, ge=0)
+    max_wait_no_agent_seconds: float = Field(0.0, ge=0)
     overflow: str = Field("", pattern=r"^$|^queue:[A-Za-z0-9_.@-]+$|^extension:[^\s@]+@[^\s@]+$")
     exit_key: str = Field("", pattern=r"^[0-9*#]?$")
     # Position in line and/or estimated wait every announce_seconds (0 = never).
@@ -105,6 +106,8 @@ class AcdConfig(_Model):
                 problems.append(f"queues.{n}.overflow: no queue {q.overflow[6:]!r}")
             if q.max_wait_seconds and not q.overflow:
                 problems.append(f"queues.{n}.overflow: needed with max_wait_seconds")
+            if q.max_wait_no_agent_seconds and not q.overflow:
+                problems.append(f"queues.{n}.overflow: needed with max_wait_no_agent_seconds")
             if q.announce_seconds and not (q.announce_position or q.announce_wait):
                 problems.append(
                     f"queues.{n}.announce_seconds: nothing to announce "
@@ -127,21 +130,8 @@ class AcdConfig(_Model):
         """Add or update everything in Redis (agents keep their current state)."""
         for q in self.queues:
             await store.put_queue(
-                QueueConfig(
-                    q.name,
-                    q.strategy,
-                    q.wrap_up_seconds,
-                    q.max_no_answer,
-                    q.priority_weight_seconds,
-                    q.service_level_seconds,
-                    q.max_wait_seconds,
-                    q.overflow,
-                    q.exit_key,
-                    announce_seconds=q.announce_seconds,
-                    announce_position=q.announce_position,
-                    announce_wait=q.announce_wait,
-                    ring_progressively_delay_seconds=q.ring_progressively_delay_seconds,
-                )
+                # The entry's fields are QueueConfig's, by the same names.
+                QueueConfig(**q.model_dump())
             )
         for a in self.agents:
             await store.put_agent(

@@ -44,6 +44,10 @@ class QueueConfig:
     # After max_wait_seconds (0 = never) a caller leaves for ``overflow``: "queue:<name>" or
     # "extension:<number>@<context>" (voicemail is an extension of the dialplan).
     max_wait_seconds: float = 0.0
+    # When no agent of the queue has been logged in for this long (0 = never), its callers
+    # leave for ``overflow`` too, instead of waiting for agents who are not there
+    # (mod_callcenter's max-wait-time-with-no-agent).
+    max_wait_no_agent_seconds: float = 0.0
     overflow: str = ""
     # A caller who presses exit_key leaves a callback request and hangs up.
     exit_key: str = ""

@@ -97,6 +97,7 @@ class AcdStore:
                 "priority_weight_ms": round(queue.priority_weight_seconds * 1000),
                 "service_level_ms": round(queue.service_level_seconds * 1000),
                 "max_wait_ms": round(queue.max_wait_seconds * 1000),
+                "max_wait_no_agent_ms": round(queue.max_wait_no_agent_seconds * 1000),
                 "overflow": queue.overflow,
                 "exit_key": queue.exit_key,
                 "announce_ms": round(queue.announce_seconds * 1000),
@@ -119,6 +120,7 @@ class AcdStore:
             priority_weight_seconds=int(data[b"priority_weight_ms"]) / 1000,
             service_level_seconds=int(data[b"service_level_ms"]) / 1000,
             max_wait_seconds=int(data.get(b"max_wait_ms", b"0")) / 1000,
+            max_wait_no_agent_seconds=int(data.get(b"max_wait_no_agent_ms", b"0")) / 1000,
             overflow=data.get(b"overflow", b"").decode(),
             exit_key=data.get(b"exit_key", b"").decode(),
             # A queue stored before announcements existed loads with their defaults.
@@ -496,15 +498,37 @@ class AcdStore:
             return False
         return True
 
-    async def overdue(self, queue: str, max_wait_seconds: float) -> list[str]:
-        """Waiting calls of a queue that have waited longer than ``max_wait_seconds``."""
+    async def overdue(self, queue: str, max_wait_seconds: float, *, since_ms: int = 0) -> list[str]:
+        """Waiting calls of a queue that have waited longer than ``max_wait_seconds`` (counted
+        from ``since_ms`` for those who came earlier). Callback requests are not: their caller
+        is not on the line."""
         limit = _now_ms() - int(max_wait_seconds * 1000)
-        out = []
-        for raw in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1):
-            enqueued = await self.redis.hget(self.keys.call(raw.decode()), "enqueued_ms")
-            if enqueued is not None and int(enqueued) <= limit:
-                out.append(raw.decode())
-        return out
+        calls = [
+            raw.decode() for raw in await self.redis.zrange(self.keys.queue_calls(queue), 0, -1)
+        ]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.hmget(self.keys.call(call), "enqueued_ms", "callback")
+            rows = await pipe.execute()
+        return [
+            call
+            for call, (enqueued, callback) in zip(calls, rows, strict=True)
+            if enqueued is not None and callback != b"1" and max(int(enqueued), since_ms) <= limit
+        ]
+
+    async def agentless_since(self, queue: str) -> int | None:
+        """Since when (ms) no agent of the queue has been logged in; None while one is."""
+        agents = [raw.decode() for raw in await self.redis.hkeys(self.keys.queue_tiers(queue))]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for agent in agents:
+                pipe.hget(self.keys.agent(agent), "status")
+            statuses = await pipe.execute()
+        key = self.keys.queue(queue)
+        if any(status not in (None, b"logged_out") for status in statuses):
+            await self.redis.hdel(key, "agentless_since")
+            return None
+        await self.redis.hsetnx(key, "agentless_since", _now_ms())
+        return int(await self.redis.hget(key, "agentless_since") or 0)
 
     async def take_out(self, call_id: str, state: str, **fields: str | int) -> bool:
         """Take a waiting call out of its queue. True only for the one caller that did it, so

@@ -218,9 +218,18 @@ class QueueCallFlow:
 
     async def _overflow(self, queue: str) -> None:
         config = await self.store.queue_config(queue)
-        if not config.max_wait_seconds or not config.overflow:
+        if not config.overflow:
             return
-        for call_id in await self.store.overdue(queue, config.max_wait_seconds):
+        due: list[str] = []
+        if config.max_wait_seconds:
+            due += await self.store.overdue(queue, config.max_wait_seconds)
+        if config.max_wait_no_agent_seconds:
+            since = await self.store.agentless_since(queue)
+            if since is not None:
+                due += await self.store.overdue(
+                    queue, config.max_wait_no_agent_seconds, since_ms=since
+                )
+        for call_id in dict.fromkeys(due):
             kind, _, target = config.overflow.partition(":")
             if kind == "queue":
                 if await self.store.move(call_id, target):

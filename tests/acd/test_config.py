@@ -37,6 +37,7 @@ async def test_example_center_loads_and_applies(store: AcdStore) -> None:
         ("agents: [{id: a, contact: 'user/a x'}]", "agents.0.contact"),
         ("agents: [{id: a, contact: user/a, busy_delay_seconds: -1}]", "agents.0.busy_delay"),
         ("queues: [{name: q, ring_progressively_delay_seconds: 0}]", "queues.0.ring_progr"),
+        ("queues: [{name: q, max_wait_no_agent_seconds: 5}]", "needed with max_wait_no_agent"),
         ("tiers: [{queue: nope, agent: a}]", "no queue 'nope'"),
         ("queues: [{name: q}, {name: q}]", "a name appears twice"),
         ("bogus: 1\nqueues: [{name: q, colour: red}]", "queues.0.colour"),

@@ -170,3 +170,25 @@ async def test_an_anonymous_caller_cannot_ask_for_a_callback(
     assert await store.callbacks("support") == []
     assert call.uuid in switch.channels  # still in line, listening to the music
     assert await store.waiting("support") == [call.uuid]
+
+
+async def test_a_queue_without_agents_sends_its_callers_on(
+    running: tuple[SimSwitch, AcdStore], redis: Redis
+) -> None:
+    switch, store = running
+    await store.put_queue(QueueConfig("backup", Strategy.LONGEST_IDLE))
+    await store.put_queue(
+        QueueConfig("support", max_wait_no_agent_seconds=0.3, overflow="queue:backup")
+    )
+    await store.put_agent("1000", "user/1000@default")
+    await store.put_tier("support", "1000")
+    await store.login("1000")  # logged in, on break: the queue has an agent, callers wait
+    first = await switch.callers.dial("7000", caller_number="1", hangup_after=600)
+    await until(lambda: store.waiting("support"))
+    await asyncio.sleep(0.6)  # twice the limit, a dozen ticks
+    assert await store.waiting("support") == [first.uuid]
+    await store.logout("1000")  # nobody left: after 0.3 s the callers go to "backup"
+    await until(lambda: call_state_is(redis, store, first.uuid, b"waiting"))
+    await until(lambda: store.waiting("backup"))
+    assert await store.waiting("backup") == [first.uuid]
+    assert await store.waiting("support") == []
