@@ -8,15 +8,20 @@ at a given rate who give up after a random patience. Prints live figures once a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import shutil
+import socket
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from callcenter.acd.config import (
     MIN_ANNOUNCE_SECONDS,
@@ -61,7 +66,6 @@ class Figures:
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
-    answered_in_sl: int = 0
     ended: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -72,9 +76,60 @@ async def _clear_tenant(redis: Redis, store: AcdStore) -> None:
         await redis.delete(*keys[i : i + 500])
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _redis(url: str, out: TextIO) -> AsyncIterator[tuple[Redis, str]]:
+    """The Redis at ``url``, or, when nothing answers there, a private one started from the
+    installed ``redis-server`` (in memory only, stopped at the end): the demo runs right
+    after the setup script even if no Redis service was started."""
+    redis = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        await redis.ping()
+    except RedisError as exc:
+        await redis.aclose()
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RedisError(f"{exc}; and redis-server is not installed to start one") from exc
+        port = _free_port()
+        proc = await asyncio.create_subprocess_exec(
+            binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        private = f"redis://127.0.0.1:{port}/0"
+        redis = Redis.from_url(private)
+        for _ in range(100):
+            try:
+                await redis.ping()
+                break
+            except RedisError:
+                await asyncio.sleep(0.05)
+        out.write(f"callcenter demo: no Redis at {url}; started a private one on port {port}\n")
+        try:
+            yield redis, private
+        finally:
+            await redis.aclose()
+            proc.terminate()
+            await proc.wait()
+        return
+    try:
+        yield redis, url
+    finally:
+        await redis.aclose()
+
+
 async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
+    async with _redis(options.redis_url, out) as (redis, url):
+        return await _run_demo(options, redis, url, out)
+
+
+async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: TextIO) -> Figures:
     rng = random.Random(options.seed)
-    redis = Redis.from_url(options.redis_url)
     store = AcdStore(redis, "demo")
     await _clear_tenant(redis, store)
     folder = Path(tempfile.mkdtemp(prefix="callcenter-demo-"))
@@ -121,7 +176,7 @@ async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
     figures = Figures()
     out.write(
         f"callcenter demo: simulated switch on 127.0.0.1:{switch.port}, {options.agents} agents, "
-        f"{options.rate:g} callers/s, Redis {options.redis_url} (tenant demo). Ctrl-C to stop.\n"
+        f"{options.rate:g} callers/s, Redis {redis_url} (tenant demo). Ctrl-C to stop.\n"
     )
     tasks = [
         asyncio.create_task(_callers(switch, options, rng, figures)),
@@ -141,7 +196,6 @@ async def run_demo(options: DemoOptions, out: TextIO) -> Figures:
         await flow.stop()
         await esl.close()
         await switch.stop()
-        await redis.aclose()
     return figures
 
 
@@ -182,8 +236,6 @@ async def _show(store: AcdStore, redis: Redis, figures: Figures, out: TextIO) ->
                 state = data.get(b"state", b"").decode()
                 if state == "answered":
                     figures.answered += 1
-                    if int(data.get(b"wait_ms", b"0")) <= 20_000:
-                        figures.answered_in_sl += 1
                 elif state == "abandoned":
                     figures.abandoned += 1
                 elif state == "ended":
@@ -196,8 +248,8 @@ async def _show(store: AcdStore, redis: Redis, figures: Figures, out: TextIO) ->
         states: Counter[str] = Counter()
         for raw in await redis.smembers(store.keys.agents):
             states[(await store.status(raw.decode())).value] += 1
-        done = figures.answered + figures.abandoned
-        sl = 100.0 * figures.answered_in_sl / done if done else 100.0
+        # The queue's own service level (its threshold, today's counters in Redis).
+        sl = (await store.queue_stats("support"))["service_level"]
         rate = figures.offered / max(1e-9, time.monotonic() - figures.started)
         agent_text = " ".join(f"{s.value}={states.get(s.value, 0)}" for s in AgentStatus)
         out.write(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -95,3 +96,18 @@ def test_demo_runs_and_routes_calls(redis_url: str) -> None:
     summary = result.stdout.strip().splitlines()[-1]
     answered = int(summary.split("answered=")[1].split()[0])
     assert answered > 0, result.stdout
+
+
+def test_demo_starts_its_own_redis_when_none_answers() -> None:
+    # Right after the setup script no Redis service may be running: the demo still runs.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    result = cli(
+        "demo", "--duration", "3", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
+        "--seed", "3", "--redis", f"redis://127.0.0.1:{port}/0", timeout=90,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"no Redis at redis://127.0.0.1:{port}/0; started a private one" in result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    assert int(summary.split("answered=")[1].split()[0]) > 0, result.stdout
