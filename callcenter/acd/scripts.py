@@ -312,6 +312,13 @@ if status ~= 'reserved' or reserved_for ~= call then
   return redis.error_reply('WRONG_STATE ' .. agent .. ' is ' .. (status or 'unknown') ..
     ', not reserved for ' .. call)
 end
+-- Ring-all and ring-progressively ring several phones for one call: only the first answer
+-- takes it, the others find it answered.
+local call_state = redis.call('HGET', base .. ':call:' .. call, 'state')
+if call_state ~= 'offering' then
+  return redis.error_reply('WRONG_STATE call ' .. call .. ' is ' .. (call_state or 'gone') ..
+    ', not offered to ' .. agent)
+end
 redis.call('ZREM', base .. ':reservations', agent)
 redis.call('HDEL', a, 'reserved_for', 'reserved_until')
 redis.call('HSET', a, 'status', 'on_call', 'since', now, 'call', call, 'no_answer', 0,

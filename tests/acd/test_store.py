@@ -156,6 +156,11 @@ async def test_ring_all_reserves_every_available_agent(store: AcdStore) -> None:
     offers = await store.reserve("support")
     assert sorted(o.agent for o in offers) == ["a", "b"]
     await store.answered(next(o for o in offers if o.agent == "a"))
+    # "b" picks up a moment later: the call is taken, "b" is not put on it too.
+    with pytest.raises(WrongAgentStateError, match="call c1 is answered"):
+        await store.answered(next(o for o in offers if o.agent == "b"))
+    assert await store.status("b") is AgentStatus.RESERVED
+    assert (await store.agent("a"))["call"] == "c1"
     assert await store.abandon("c1") == ["b"]  # released when another agent answered
 
 

@@ -24,6 +24,13 @@ DIALPLAN = """<include><context name="public">
       <action application="park"/>
     </condition>
   </extension>
+  <extension name="sales">
+    <condition field="destination_number" expression="^7100$">
+      <action application="answer"/>
+      <action application="set" data="cc_queue=sales"/>
+      <action application="park"/>
+    </condition>
+  </extension>
 </context></include>
 """
 
@@ -235,3 +242,60 @@ async def test_ring_progressively_adds_a_phone_while_the_first_rings_on(
     offered = [e[b"agents"] for _, e in events if e.get(b"state") == b"offering"]
     assert offered == [b"1000", b"1001"]  # each event names the phones it added
     assert await redis.hget(center.store.keys.call(call.uuid), "agents") == b"1000,1001"
+
+
+# Five agents whose figures make each strategy pick a different one: tier position (top-down,
+# sequentially-by-agent-order), talk time, calls, who became ready first (longest idle) and
+# who was offered a call longest ago (round-robin).
+FIGURES = {  # agent: (position, talk_ms, calls, last_offer)
+    "2001": (1, 500_000, 5, 400),
+    "2002": (2, 100_000, 6, 300),
+    "2003": (3, 600_000, 1, 500),
+    "2004": (4, 700_000, 7, 600),
+    "2005": (5, 800_000, 8, 100),
+}
+READY_ORDER = ["2004", "2003", "2001", "2002", "2005"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        (Strategy.TOP_DOWN, {"2001"}),
+        (Strategy.SEQUENTIAL, {"2001"}),
+        (Strategy.LEAST_TALK_TIME, {"2002"}),
+        (Strategy.FEWEST_CALLS, {"2003"}),
+        (Strategy.LONGEST_IDLE, {"2004"}),
+        (Strategy.ROUND_ROBIN, {"2005"}),
+        (Strategy.RANDOM, set(FIGURES)),
+        (Strategy.RING_ALL, set(FIGURES)),
+        (Strategy.RING_PROGRESSIVELY, {"2001"}),
+    ],
+)
+async def test_each_strategy_routes_a_call_through_the_switch(
+    center: Center, redis: Redis, strategy: Strategy, expected: set[str]
+) -> None:
+    await center.store.put_queue(QueueConfig("sales", strategy, wrap_up_seconds=0.2))
+    for agent, (position, talk_ms, calls, last_offer) in FIGURES.items():
+        await center.store.put_agent(agent, f"user/{agent}@default")
+        await center.store.put_tier("sales", agent, position=position)
+        await redis.hset(
+            center.store.keys.agent(agent),
+            mapping={"talk_ms": talk_ms, "calls": calls, "last_offer": last_offer},
+        )
+        center.switch.phones.register(agent, "default", answer_after=0.2)
+        await center.store.login(agent)
+    for agent in READY_ORDER:
+        await center.store.ready(agent)
+        await asyncio.sleep(0.005)  # distinct idle times
+    call = await center.switch.callers.dial("7100", caller_number="10", hangup_after=120)
+    await until(lambda: redis.hget(center.store.keys.call(call.uuid), "bridged_ms"))
+    agent = (await redis.hget(center.store.keys.call(call.uuid), "agent") or b"").decode()
+    assert agent in expected
+    assert center.switch.channels[call.uuid].other_uuid is not None
+    # One agent took the call, even when several phones were answered at the same moment.
+    events = [e for _, e in await redis.xrange(center.store.keys.events)]
+    answers = [e for e in events if e.get(b"call") == call.uuid.encode()]
+    assert [e[b"agent"] for e in answers if e.get(b"state") == b"answered"] == [agent.encode()]
+    # Every other agent is free again (ring-all stopped the other phones).
+    for other in set(FIGURES) - {agent}:
+        await until(lambda other=other: agent_is(center.store, other, AgentStatus.AVAILABLE))
