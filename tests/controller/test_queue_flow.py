@@ -24,6 +24,22 @@ DIALPLAN = """<include><context name="public">
       <action application="park"/>
     </condition>
   </extension>
+  <extension name="support-french">
+    <condition field="destination_number" expression="^7200$">
+      <action application="answer"/>
+      <action application="set" data="cc_queue=support"/>
+      <action application="set" data="cc_skills=french=5"/>
+      <action application="park"/>
+    </condition>
+  </extension>
+  <extension name="support-vip">
+    <condition field="destination_number" expression="^7300$">
+      <action application="answer"/>
+      <action application="set" data="cc_queue=support"/>
+      <action application="set" data="cc_priority=2"/>
+      <action application="park"/>
+    </condition>
+  </extension>
   <extension name="sales">
     <condition field="destination_number" expression="^7100$">
       <action application="answer"/>
@@ -299,3 +315,38 @@ async def test_each_strategy_routes_a_call_through_the_switch(
     # Every other agent is free again (ring-all stopped the other phones).
     for other in set(FIGURES) - {agent}:
         await until(lambda other=other: agent_is(center.store, other, AgentStatus.AVAILABLE))
+
+
+async def test_a_caller_needing_a_skill_reaches_an_agent_who_has_it(
+    center: Center, redis: Redis
+) -> None:
+    await center.store.put_agent("1000", "user/1000@default", {"english": 9})
+    await center.store.put_agent("1001", "user/1001@default", {"french": 9})
+    for agent in ("1000", "1001"):  # 1000 first: the longest idle
+        center.switch.phones.register(agent, "default", answer_after=0.2)
+        await center.store.login(agent)
+        await center.store.ready(agent)
+    call = await center.switch.callers.dial("7200", caller_number="11", hangup_after=120)
+    await until(lambda: agent_is(center.store, "1001", AgentStatus.ON_CALL))
+    assert await redis.hget(center.store.keys.call(call.uuid), "skills") == b"french=5"
+    assert await center.store.status("1000") is AgentStatus.AVAILABLE
+
+
+async def test_a_vip_caller_is_served_before_those_who_came_earlier(
+    center: Center, redis: Redis
+) -> None:
+    center.switch.phones.register("1000", "default", answer_after=0.2)
+    await center.store.login("1000")  # on break: callers wait
+    first = await center.switch.callers.dial("7000", caller_number="12", hangup_after=120)
+    await until(lambda: center.store.waiting("support"))
+    vip = await center.switch.callers.dial("7300", caller_number="13", hangup_after=120)
+    await until(lambda: _waiting_count(center.store, 2))
+    assert await center.store.waiting("support") == [vip.uuid, first.uuid]
+    await center.store.ready("1000")
+    await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
+    assert await redis.hget(center.store.keys.call(vip.uuid), "agent") == b"1000"
+    assert await center.store.waiting("support") == [first.uuid]
+
+
+async def _waiting_count(store: AcdStore, n: int) -> bool:
+    return len(await store.waiting("support")) == n
