@@ -97,6 +97,10 @@ class QueueCallFlow:
         self._ticker: asyncio.Task[None] | None = None
         self._beater: asyncio.Task[None] | None = None
         self.controller_id = store.controller_id
+        # A reservation must outlive the ring it is for: otherwise a phone still ringing would
+        # be taken for an abandoned offer (and stopped) when the reservation runs out.
+        ring_ms = (self.settings.ring_seconds + 15) * 1000
+        store.reserve_ms = max(store.reserve_ms, ring_ms)
 
     async def start(self) -> None:
         for node, esl in self.nodes.items():

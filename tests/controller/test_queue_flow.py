@@ -350,3 +350,11 @@ async def test_a_vip_caller_is_served_before_those_who_came_earlier(
 
 async def _waiting_count(store: AcdStore, n: int) -> bool:
     return len(await store.waiting("support")) == n
+
+
+async def test_a_long_ring_is_not_taken_for_an_abandoned_offer(store: AcdStore) -> None:
+    # 600 s of ringing: the reservation lasts longer, so nobody reclaims the ringing offer.
+    flow = QueueCallFlow({}, store, FlowSettings(ring_seconds=600))
+    assert flow.store.reserve_ms >= 615_000
+    short = QueueCallFlow({}, AcdStore(store.redis, "other"), FlowSettings(ring_seconds=5))
+    assert short.store.reserve_ms == 30_000  # the store's own default is long enough
