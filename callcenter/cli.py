@@ -73,6 +73,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
     run.add_argument("--recordings-dir", default="var/recordings")
     run.add_argument("--ring-seconds", type=int, default=20)
+    run.add_argument(
+        "--callback-dial",
+        default="sofia/gateway/pstn/{number}",
+        help="dial string for callbacks, {number} is the customer's number",
+    )
+    run.add_argument("--callback-caller-id", default="0000000000", help="number callbacks show")
 
     demo = sub.add_parser("demo", help="the whole center on the simulated switch with traffic")
     demo.add_argument("--agents", type=int, default=8)
@@ -201,7 +207,12 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
 
     center = load_acd_config(args.center)
     nodes = [parse_node(url, settings.esl.password) for url in args.esl]
-    flow = FlowSettings(ring_seconds=args.ring_seconds, recordings_dir=Path(args.recordings_dir))
+    flow = FlowSettings(
+        ring_seconds=args.ring_seconds,
+        recordings_dir=Path(args.recordings_dir),
+        callback_dial=args.callback_dial,
+        callback_caller_id=args.callback_caller_id,
+    )
     await run_controller(center, args.redis or settings.redis_url, nodes, flow)
     return 0
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -60,6 +61,17 @@ class FlowSettings:
     callback_retry_seconds: float = 300.0
     # Not dialed sooner after the request (the caller is still hearing the goodbye prompt).
     callback_delay_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if "{number}" not in self.callback_dial:
+            raise ValueError(
+                f"callback dial string {self.callback_dial!r} must contain {{number}}, "
+                "e.g. sofia/gateway/pstn/{number}"
+            )
+        check_value("callback dial string", self.callback_dial)
+        if not re.fullmatch(r"\+?[0-9]{1,20}", self.callback_caller_id):
+            raise ValueError(f"callback caller ID {self.callback_caller_id!r} is not a number")
+
     recordings_dir: Path = Path("var/recordings")
     tick_seconds: float = 0.5
     # A controller that misses its heartbeat this long is dead: its ringing offers are taken

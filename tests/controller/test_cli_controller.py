@@ -111,3 +111,13 @@ def test_demo_starts_its_own_redis_when_none_answers() -> None:
     assert f"no Redis at redis://127.0.0.1:{port}/0; started a private one" in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
     assert int(summary.split("answered=")[1].split()[0]) > 0, result.stdout
+
+
+def test_run_refuses_a_bad_callback_dial_string() -> None:
+    result = cli(
+        "run", "--center", str(Path(__file__).resolve().parents[2] / "examples" / "center.yaml"),
+        "--esl", "esl://127.0.0.1:1",
+        "--callback-dial", "sofia/gateway/pstn",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "must contain {number}" in result.stderr

@@ -358,3 +358,16 @@ async def test_a_long_ring_is_not_taken_for_an_abandoned_offer(store: AcdStore) 
     assert flow.store.reserve_ms >= 615_000
     short = QueueCallFlow({}, AcdStore(store.redis, "other"), FlowSettings(ring_seconds=5))
     assert short.store.reserve_ms == 30_000  # the store's own default is long enough
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"callback_dial": "sofia/gateway/pstn/"}, "must contain {number}"),
+        ({"callback_dial": "sofia/gateway/pstn/{number}\r\napi hupall"}, "callback dial string"),
+        ({"callback_caller_id": "me"}, "is not a number"),
+    ],
+)
+def test_bad_flow_settings_are_refused(options: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FlowSettings(**options)  # type: ignore[arg-type]
