@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -30,17 +31,25 @@ class NodeAddress:
     host: str
     port: int
     password: str
+    # Where generated configuration may be written for this node (its /etc/freeswitch,
+    # mounted or local): ``?conf=`` in the address. None: not pushed to.
+    conf_dir: Path | None = None
 
 
 def parse_node(text: str, default_password: str = "ClueCon") -> NodeAddress:
-    """``esl://[:password@]host[:port][#name]`` or ``host[:port]``."""
+    """``esl://[:password@]host[:port][?conf=/etc/freeswitch][#name]`` or ``host[:port]``."""
     url = urlsplit(text if "://" in text else f"esl://{text}")
     if url.scheme != "esl" or not url.hostname:
         raise ValueError(f"not an ESL address: {text!r} (expected esl://:password@host:port)")
     port = url.port or 8021
     password = unquote(url.password) if url.password else default_password
     name = url.fragment or f"{url.hostname}:{port}"
-    return NodeAddress(name, url.hostname, port, password)
+    query = parse_qs(url.query)
+    unknown = set(query) - {"conf"}
+    if unknown:
+        raise ValueError(f"{text!r}: unknown option(s) {', '.join(sorted(unknown))} (only conf=)")
+    conf = query.get("conf", [""])[-1]
+    return NodeAddress(name, url.hostname, port, password, Path(conf) if conf else None)
 
 
 def redis_client(url: str) -> Redis:

@@ -29,6 +29,11 @@ def test_parse_node_addresses() -> None:
         "s3cret",
     )
     assert parse_node("fs1", "pw").port == 8021
+    assert node.conf_dir is None
+    pushed = parse_node("esl://:pw@fs2?conf=/mnt/fs2/etc/freeswitch#office2")
+    assert (pushed.name, pushed.conf_dir) == ("office2", Path("/mnt/fs2/etc/freeswitch"))
+    with pytest.raises(ValueError, match="unknown option"):
+        parse_node("esl://fs1?cnf=/etc/freeswitch")
     with pytest.raises(ValueError, match="not an ESL address"):
         parse_node("http://fs1")
 
