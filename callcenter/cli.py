@@ -62,7 +62,12 @@ def _build_parser() -> argparse.ArgumentParser:
     esl.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply")
 
     run = sub.add_parser("run", help="run the controller against one or more switch nodes")
-    run.add_argument("--center", required=True, help="the center's configuration (YAML)")
+    run.add_argument(
+        "--center", required=True, help="the center's configuration (a YAML file or a folder)"
+    )
+    run.add_argument(
+        "--tenant", help="the tenant to run (needed when the center file holds several)"
+    )
     run.add_argument(
         "--esl",
         action="append",
@@ -205,7 +210,7 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.controller.queue_flow import FlowSettings
     from callcenter.controller.runner import parse_node, run_controller
 
-    center = load_acd_config(args.center)
+    center = load_acd_config(args.center, args.tenant)
     nodes = [parse_node(url, settings.esl.password) for url in args.esl]
     flow = FlowSettings(
         ring_seconds=args.ring_seconds,

@@ -146,8 +146,18 @@ class AcdConfig(_Model):
             await store.put_tier(t.queue, t.agent, t.level, t.position)
 
 
-def load_acd_config(path: str | Path) -> AcdConfig:
+def load_acd_config(path: str | Path, tenant: str | None = None) -> AcdConfig:
+    """The ACD part of a center file, for one tenant.
+
+    Two forms are read: the single-tenant ACD file (top-level ``tenant``, ``queues``, ``agents``,
+    ``tiers``; other top-level keys are ignored), and the center file of issue 4 (a top-level
+    ``tenants`` list, or a folder of such files; see ``callcenter.center``), which is checked
+    whole and from which ``tenant`` is taken. ``tenant`` may be left out when the file holds
+    one tenant; with the single-tenant form it must match the file's tenant when given.
+    """
     file = Path(path)
+    if file.is_dir():
+        return _from_center(file, tenant)
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
@@ -156,12 +166,38 @@ def load_acd_config(path: str | Path) -> AcdConfig:
         raise AcdConfigError(f"{file}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise AcdConfigError(f"{file}: expected a mapping at the top level")
+    if "tenants" in data:
+        return _from_center(file, tenant)
     acd = {k: data[k] for k in ("tenant", "queues", "agents", "tiers") if k in data}
     try:
-        return AcdConfig.model_validate(acd)
+        config = AcdConfig.model_validate(acd)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(file)"
             lines.append(f"  {where}: {err['msg']}")
         raise AcdConfigError(f"{file}: invalid configuration:\n" + "\n".join(lines)) from exc
+    if tenant is not None and tenant != config.tenant:
+        raise AcdConfigError(f"{file}: holds tenant {config.tenant!r} only, not {tenant!r}")
+    return config
+
+
+def _from_center(path: Path, tenant: str | None) -> AcdConfig:
+    # Imported here: callcenter.center builds on this module's entries.
+    from callcenter.center import CenterError, load_center
+
+    try:
+        center = load_center(path)
+    except CenterError as exc:
+        raise AcdConfigError(f"{path}: invalid center configuration:\n{exc}") from exc
+    names = [t.name for t in center.tenants]
+    if tenant is None:
+        if len(names) > 1:
+            raise AcdConfigError(
+                f"{path}: holds several tenants ({', '.join(names)}): choose one "
+                "(callcenter run --tenant NAME)"
+            )
+        tenant = names[0]
+    if tenant not in names:
+        raise AcdConfigError(f"{path}: no tenant {tenant!r} (tenants: {', '.join(names)})")
+    return center.tenant(tenant).acd_config()

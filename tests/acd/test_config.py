@@ -14,8 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_example_center_loads_and_applies(store: AcdStore) -> None:
-    config = load_acd_config(REPO / "examples" / "center.yaml")
-    assert config.tenant == "default"
+    # The example is a two-tenant center: the ACD part is one tenant's.
+    config = load_acd_config(REPO / "examples" / "center.yaml", tenant="acme")
+    assert config.tenant == "acme"
     assert {q.name: q.strategy for q in config.queues} == {
         "support": Strategy.LONGEST_IDLE,
         "sales": Strategy.RING_ALL,
@@ -75,3 +76,39 @@ def test_overflow_and_exit_key_are_checked(tmp_path: Path) -> None:
         " exit_key: '1'}]"
     )
     assert load_acd_config(path).queues[0].exit_key == "1"
+
+
+def test_a_center_of_several_tenants_needs_one_named(tmp_path: Path) -> None:
+    example = REPO / "examples" / "center.yaml"
+    with pytest.raises(AcdConfigError) as info:
+        load_acd_config(example)
+    assert "holds several tenants (acme, globex): choose one" in str(info.value)
+    with pytest.raises(AcdConfigError, match=r"no tenant 'nope' \(tenants: acme, globex\)"):
+        load_acd_config(example, tenant="nope")
+    globex = load_acd_config(example, tenant="globex")
+    assert (globex.tenant, [q.name for q in globex.queues]) == ("globex", ["support"])
+
+
+def test_a_center_with_one_tenant_needs_no_name(tmp_path: Path) -> None:
+    path = tmp_path / "center.yaml"
+    path.write_text(
+        "tenants:\n  - name: solo\n    domain: solo.example.com\n    queues: [{name: q}]\n"
+    )
+    assert load_acd_config(path).tenant == "solo"
+    # A center file is checked whole, with file:line: field in each problem.
+    path.write_text(
+        path.read_text() + "    dids: [{number: '+74951234567', destination: 'queue:x'}]\n"
+    )
+    with pytest.raises(AcdConfigError) as info:
+        load_acd_config(path)
+    assert f"{path}:5: tenants.0.dids.0.destination: no queue 'x' in tenant 'solo'" in str(
+        info.value
+    )
+
+
+def test_the_single_tenant_form_checks_a_named_tenant(tmp_path: Path) -> None:
+    path = tmp_path / "center.yaml"
+    path.write_text("tenant: office\nqueues: [{name: q}]\n")
+    assert load_acd_config(path, tenant="office").tenant == "office"
+    with pytest.raises(AcdConfigError, match="holds tenant 'office' only, not 'other'"):
+        load_acd_config(path, tenant="other")

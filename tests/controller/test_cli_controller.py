@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,14 +41,17 @@ def test_parse_node_addresses() -> None:
 
 def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
     center = tmp_path / "center.yaml"
-    center.write_text((REPO / "examples" / "center.yaml").read_text().replace("default", "clitest"))
+    # The example center's tenant acme, renamed so that its Redis keys are this test's own
+    # (with the rates files the center file names, relative to it).
+    center.write_text((REPO / "examples" / "center.yaml").read_text().replace("acme", "clitest"))
+    shutil.copytree(REPO / "examples" / "rates", tmp_path / "rates")
     sim = subprocess.Popen([*CLI, "sim", "--esl-port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         line = sim.stdout.readline() if sim.stdout else ""
         port = line.rsplit(":", 1)[1].strip()
         run = subprocess.Popen(
-            [*CLI, "run", "--center", str(center), "--esl", f"esl://:ClueCon@127.0.0.1:{port}",
-             "--redis", redis_url],
+            [*CLI, "run", "--center", str(center), "--tenant", "clitest",
+             "--esl", f"esl://:ClueCon@127.0.0.1:{port}", "--redis", redis_url],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
@@ -83,6 +87,15 @@ def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
     finally:
         sim.terminate()
         sim.wait(10)
+
+
+def test_run_needs_a_tenant_when_the_center_has_several() -> None:
+    result = cli(
+        "run", "--center", str(REPO / "examples" / "center.yaml"), "--esl", "esl://127.0.0.1:1",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "holds several tenants (acme, globex)" in result.stderr
+    assert "--tenant" in result.stderr
 
 
 def test_unreachable_redis_is_reported() -> None:
@@ -121,7 +134,7 @@ def test_demo_starts_its_own_redis_when_none_answers() -> None:
 def test_run_refuses_a_bad_callback_dial_string() -> None:
     result = cli(
         "run", "--center", str(Path(__file__).resolve().parents[2] / "examples" / "center.yaml"),
-        "--esl", "esl://127.0.0.1:1",
+        "--tenant", "acme", "--esl", "esl://127.0.0.1:1",
         "--callback-dial", "sofia/gateway/pstn",
     )  # fmt: skip
     assert result.returncode == 1
