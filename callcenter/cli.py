@@ -44,6 +44,10 @@ def _build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--password", help="event socket password (default ClueCon)")
     sim.add_argument("--recordings-dir", help="where record_session/uuid_record write WAVs")
     sim.add_argument("--dialplan-dir", help="folder of FreeSWITCH dialplan XML to route calls")
+    sim.add_argument(
+        "--conf-dir",
+        help="node configuration folder (dialplan/, directory/, ivr_menus/, sip_profiles/)",
+    )
     sim.add_argument("--time-scale", type=float, help="<1 makes simulated delays shorter")
 
     esl = sub.add_parser("esl", help="run one api command on a switch (like fs_cli -x)")
@@ -166,6 +170,7 @@ async def _sim(args: argparse.Namespace, settings: Settings) -> int:
         password=args.password or cfg.password,
         recordings_dir=args.recordings_dir or cfg.recordings_dir,
         dialplan_dir=args.dialplan_dir or cfg.dialplan_dir,
+        conf_dir=args.conf_dir,
         time_scale=args.time_scale or cfg.time_scale,
     )
     return 0

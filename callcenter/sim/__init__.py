@@ -10,8 +10,11 @@ dialplan, scripted phones and callers, and outbound (``socket``) mode.
     await call.wait_answered(); await call.press("1#"); await call.hangup()
     await switch.stop()
 
-``SimSwitch`` options: ``hostname``, ``recordings_dir`` (record_session/uuid_record WAVs),
-``dialplan_dir`` (FreeSWITCH dialplan XML; the captures' contexts are built in),
+``SimSwitch`` options: ``hostname``, ``recordings_dir`` (record_session/uuid_record WAVs,
+voicemail messages), ``dialplan_dir`` (FreeSWITCH dialplan XML; the captures' contexts are built
+in), ``conf_dir`` (a node configuration folder as FreeSWITCH's vanilla conf lays it out:
+dialplan/, directory/, ivr_menus/, sip_profiles/, vars.xml; see ``callcenter.sim.conf``; re-read
+by ``reloadxml``, new gateways start on ``sofia profile <name> rescan``),
 ``time_scale``, ``default_playback_seconds``, ``users`` (``userauth``: ``{"u@d": "pw"}``),
 ``allowed_peers`` (ACL, CIDRs), ``max_backlog``/``max_lost`` (dropping slow listeners),
 ``auth_timeout``, ``heartbeat_seconds`` (HEARTBEAT events; None: none).
@@ -20,7 +23,10 @@ the time dialplan time conditions see.
 
 ``serve(host, port, password, **options)`` runs one until cancelled (``callcenter sim``). See
 ``callcenter.sim.api`` for the ``sim_*`` api commands that script it from any ESL client
-(``sim_call``, ``sim_phone``, ``sim_phones``, ``sim_dtmf``, ``sim_hangup``).
+(``sim_call``, ``sim_phone``, ``sim_phones``, ``sim_dtmf``, ``sim_hangup``). Dialplan
+applications: ``callcenter.sim.apps`` (answer, bridge, park, playback, transfer, socket...),
+``ivr`` (read, play_and_get_digits), ``ivr_menu`` (ivr), ``node_apps`` (voicemail, respond,
+limit).
 """
 
 from callcenter.sim.endpoints import Answering, Caller, Callers, FarEnds, Phone, Phones

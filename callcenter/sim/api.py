@@ -20,6 +20,11 @@ them with ``-ERR sim_call Command not found!``:
   fails originate with GATEWAY_DOWN)
 - ``sim_dtmf <uuid> <digits>`` (the caller presses keys), ``sim_hangup <uuid> [cause]``
   (the far end hangs up)
+
+FreeSWITCH commands for a node's configuration: ``reloadxml`` (``+OK [Success]``, or
+``+OK [<error>]`` keeping the previous configuration), ``sofia profile <name> rescan
+[reloadxml]`` (starts gateways added to the XML), ``sofia profile <name> killgw <gw>|_all_``,
+``limit_usage <backend> <realm> <resource>`` (the ``limit`` application's count).
 """
 
 from __future__ import annotations
@@ -208,6 +213,7 @@ class ApiCommands:
             "sofia": self._sofia,
             "callcenter_config": self._callcenter_config,
             "sofia_contact": self._sofia_contact,
+            "limit_usage": self._limit_usage,
             "sim_call": self._sim_call,
             "sim_phone": self._sim_phone,
             "sim_phones": self._sim_phones,
@@ -582,8 +588,15 @@ class ApiCommands:
         return serialize_plain(headers).decode("utf-8")
 
     async def _reloadxml(self, args: str, _listener: Listener | None) -> str:
-        error = self.switch.reload_dialplan()
+        # reload_xml_function answers "+OK [%s]" with the error text, even when it failed.
+        error = self.switch.reload_xml()
         return "+OK [Success]\n" if error is None else f"+OK [{error}]\n"
+
+    async def _limit_usage(self, args: str, _listener: Listener | None) -> str:
+        words = args.split()
+        if len(words) < 3:
+            return "-USAGE: <backend> <realm> <id>\n"
+        return str(self.core.limits.get("/".join(words[:3]), 0))
 
     async def _hupall(self, args: str, _listener: Listener | None) -> str:
         cause = normalize_cause(args.split()[0] if args else "MANAGER_REQUEST", "MANAGER_REQUEST")
@@ -592,6 +605,9 @@ class ApiCommands:
         return f"+OK hangup all channels with cause {cause}\n"
 
     async def _sofia(self, args: str, _listener: Listener | None) -> str:
+        words = args.split()
+        if words[:1] == ["profile"]:
+            return await self._sofia_profile(words[1:])
         if not args.startswith("status"):
             return "-ERR Usage: sofia status|...\n"
         ip = self.core.identity.ipv4
@@ -607,6 +623,33 @@ class ApiCommands:
             "",
         ]
         return "\n".join(lines)
+
+    async def _sofia_profile(self, words: list[str]) -> str:
+        """``sofia profile <name> rescan [reloadxml]`` and ``killgw <gateway>`` (mod_sofia's
+        cmd_profile texts); other profile commands are not simulated."""
+        name = words[0] if words else ""
+        if name not in self.switch.profiles:
+            return f"Invalid Profile [{name}]"
+        command = words[1].lower() if len(words) > 1 else ""
+        if command == "rescan":
+            out = ""
+            if len(words) > 2 and words[2].lower() == "reloadxml":
+                error = self.switch.reload_xml()
+                out = f"Reload XML [{error or 'Success'}]\n"
+            self.switch.rescan_profile(name)
+            return out + "+OK scan complete\n"
+        if command == "killgw":
+            if len(words) < 3:
+                return "-ERR missing gw name\n"
+            if words[2] == "_all_":
+                for gateway in list((self.core.gateways or {}).values()):
+                    if gateway.profile == name:
+                        self.switch.kill_gateway(gateway.name)
+                return "+OK every gateway marked for deletion.\n"
+            if self.switch.kill_gateway(words[2]):
+                return "+OK gateway marked for deletion.\n"
+            return "-ERR no such gateway.\n"
+        return f"-ERR sofia profile {name} {command}: not simulated\n"
 
     async def _callcenter_config(self, args: str, _listener: Listener | None) -> str:
         words = args.split()

@@ -12,7 +12,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Callable
 
-from callcenter.sim.causes import normalize_cause
+from callcenter.sim.causes import cause_code, normalize_cause
 from callcenter.sim.channel import Channel
 from callcenter.sim.switch import AppFunc, Interrupt, SwitchCore
 
@@ -178,8 +178,31 @@ async def _stop_record_session(core: SwitchCore, ch: Channel, data: str) -> str 
     return None
 
 
+_DIALSTATUS = {
+    "ORIGINATOR_CANCEL": "CANCEL",
+    "USER_BUSY": "BUSY",
+    "NO_ANSWER": "NOANSWER",
+    "INVALID_NUMBER_FORMAT": "INVALIDARGS",
+    "INVALID_URL": "INVALIDARGS",
+    "CALL_REJECTED": "DONTCALL",
+}
+
+
+def _continues(ch: Channel, cause: str) -> bool:
+    """switch_channel_handle_cause: does the dialplan go on after a failed bridge?
+    ``continue_on_fail`` true, or a list of causes (names or Q.850 numbers) holding this one."""
+    setting = (ch.get_var("continue_on_fail") or "").strip()
+    if setting.lower() in ("true", "yes", "on", "1"):
+        return True
+    wanted = {c.strip().upper() for c in setting.split(",") if c.strip()}
+    return cause in wanted or str(cause_code(cause)) in wanted
+
+
 async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
-    """Dial the target(s) in order (``|`` failover, ``,`` ring together) and join the winner."""
+    """Dial the target(s) in order (``|`` failover, ``,`` ring together) and join the winner.
+
+    When every target fails the call ends with the cause, unless ``continue_on_fail`` allows it
+    to go on in the dialplan (``originate_disposition`` tells why the bridge failed)."""
     from callcenter.sim.originate import dial
 
     result = await dial(core, data, ch)
@@ -191,6 +214,8 @@ async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
             return None
         if b is None:
             return None
+        ch.variables["originate_disposition"] = "call accepted"
+        ch.variables["DIALSTATUS"] = "ANSWER"
         await core.answer(ch)
         core.bridge(ch, b, by_api=False)
         # The B leg gets its own thread, and goes down when the bridge ends.
@@ -201,7 +226,10 @@ async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
         ch.variables["last_bridge_hangup_cause"] = b.hangup_cause or "NORMAL_CLEARING"
         return None
     ch.variables["originate_disposition"] = result.cause
-    ch.variables["DIALSTATUS"] = result.cause
+    ch.variables["originate_failed_cause"] = result.cause
+    ch.variables["DIALSTATUS"] = _DIALSTATUS.get(result.cause, result.cause)
+    if ch.is_up and ch.extra.get("next") is None and not _continues(ch, result.cause):
+        core.hangup(ch, result.cause)
     return None
 
 

@@ -22,11 +22,13 @@ import contextlib
 import dataclasses
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from callcenter.sim.preprocess import XmlFileError, read_xml
 
 __all__ = ["Action", "Dialplan", "DialplanError", "Extension", "expand_variables"]
 
@@ -158,19 +160,49 @@ class Dialplan:
         return plan
 
     @classmethod
-    def from_dir(cls, folder: Path, include_default: bool = True) -> Dialplan:
-        """Every ``*.xml`` under ``folder`` (sorted by path), then the built-in extensions.
+    def from_dir(
+        cls,
+        folder: Path,
+        include_default: bool = True,
+        variables: MutableMapping[str, str] | None = None,
+    ) -> Dialplan:
+        """The folder's dialplan (see ``load_folder``), then the built-in extensions.
 
         The folder's extensions come first so that they override built-in ones that match the
         same number (the built-in captures' 4702 dials port 8084, a test wants its own port).
         """
         plan = cls()
-        files = sorted(folder.rglob("*.xml"))
-        for file in files:
-            plan.load_string(file.read_text(encoding="utf-8"), str(file))
+        plan.load_folder(folder, variables)
         if include_default:
             plan.load_string(DEFAULT_DIALPLAN, "<built-in>")
         return plan
+
+    def load_folder(self, folder: Path, variables: MutableMapping[str, str] | None = None) -> None:
+        """A ``conf/dialplan`` folder laid out as FreeSWITCH's vanilla configuration.
+
+        ``*.xml`` in the folder first (sorted): ``<context>`` documents, or bare extensions that
+        join ``public``; their ``<X-PRE-PROCESS cmd="include" data="public/*.xml"/>`` splice
+        the included files in place. Then every ``<sub>/**.xml`` no file included: bare
+        extensions join the context named like the sub-folder (``dialplan/acme/*.xml`` ->
+        ``acme``), ``<context>`` documents define their own. ``variables``: what ``$${name}``
+        expands to (``cmd="set"`` adds to it). Raises ``DialplanError`` naming the file that
+        cannot be used.
+        """
+        if not folder.is_dir():
+            return
+        env: MutableMapping[str, str] = variables if variables is not None else {}
+        used: set[Path] = set()
+        try:
+            for file in sorted(p for p in folder.glob("*.xml") if p.is_file()):
+                if file.resolve() not in used:
+                    self.load_string(read_xml(file, env, used), str(file))
+            for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+                for file in sorted(p for p in sub.rglob("*.xml") if p.is_file()):
+                    if file.resolve() not in used:
+                        text = read_xml(file, env, used)
+                        self.load_string(text, str(file), default_context=sub.name)
+        except XmlFileError as exc:
+            raise DialplanError(str(exc)) from exc
 
     def load_string(self, text: str, source: str, default_context: str = "public") -> None:
         try:

@@ -172,7 +172,13 @@ def lookup_far_end(core: SwitchCore, uri: str) -> Answering | str:
     if far is None:
         return "NO_ROUTE_DESTINATION"
     parts = uri.split("/")
-    if parts[0] == "gateway" and len(parts) >= 3:
+    if parts[0] == "gateway":
+        # sofia_outgoing_channel: no number is an INVALID_URL, a gateway the profiles do not
+        # run an INVALID_GATEWAY, one that is not up GATEWAY_DOWN.
+        if len(parts) < 3 or not parts[2]:
+            return "INVALID_URL"
+        if core.gateways is not None and parts[1] not in core.gateways:
+            return "INVALID_GATEWAY"
         if parts[1] in far.down_gateways:
             return "GATEWAY_DOWN"
         number = parts[2]

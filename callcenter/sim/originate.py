@@ -80,11 +80,23 @@ async def originate_leg(
         return OriginateResult(False, cause="CHAN_NOT_IMPLEMENTED")
     if kind == "user":
         ext, _, domain = rest.partition("@")
-        phone = core_phone(core, ext, domain or core.global_vars["domain"])
+        domain = domain or core.global_vars["domain"]
+        if core.directory is not None:
+            # mod_dptools' user endpoint: a user the directory does not know is absent; a
+            # known one without a registration fails in sofia_contact (USER_NOT_REGISTERED).
+            user = core.directory.find(ext, domain)
+            if user is None:
+                return OriginateResult(False, cause="SUBSCRIBER_ABSENT")
+            for key, value in user.variables.items():
+                variables.setdefault(key, value)
+            variables.setdefault("dialed_user", user.id)
+            variables.setdefault("dialed_domain", domain)
+            ext = user.id  # a number-alias reaches the user's registration
+        phone = core_phone(core, ext, domain)
         if phone is None:
             return OriginateResult(False, cause="USER_NOT_REGISTERED")
         behavior = phone
-        name = f"sofia/internal/{ext}@{domain or core.global_vars['domain']}"
+        name = f"sofia/internal/{ext}@{domain}"
         dest = ext
         source = "mod_sofia"
     elif kind == "sofia":
@@ -93,6 +105,8 @@ async def originate_leg(
             return OriginateResult(False, cause=behavior)
         number = rest.rsplit("/", 1)[-1]
         name = f"sofia/{rest}"
+        if rest.startswith("gateway/"):
+            variables.setdefault("sip_gateway_name", rest.split("/")[1])
         dest = number.split("@")[0]
         source = "mod_sofia"
     else:
@@ -314,6 +328,8 @@ async def dial(
     up with LOSE_RACE; a group that fails passes to the next (``|``)."""
     result = OriginateResult(False, cause="NO_ROUTE_DESTINATION")
     for group in split_dial_string(data):
+        if a_leg is not None and not a_leg.is_up:
+            return OriginateResult(False, cause="ORIGINATOR_CANCEL")
         created: list[Channel] = []
         tasks = [
             asyncio.ensure_future(

@@ -12,7 +12,7 @@ import struct
 import wave
 from pathlib import Path
 
-__all__ = ["RATE", "write_stereo_wav"]
+__all__ = ["RATE", "write_mono_wav", "write_stereo_wav"]
 
 RATE = 8000
 MAX_SECONDS = 3600.0  # bound the file a runaway test can produce
@@ -32,6 +32,9 @@ def _second(left_on: bool, right_on: bool) -> bytes:
 _SECONDS = {
     (left, right): _second(left, right) for left in (False, True) for right in (False, True)
 }
+
+# A mono second: the left channel of a stereo one (16-bit samples at even positions).
+_MONO = {on: memoryview(_SECONDS[(on, False)]).cast("h")[0::2].tobytes() for on in (False, True)}
 
 
 def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> int:
@@ -59,4 +62,25 @@ def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> 
             blocks.append(block if count == RATE else block[: count * 4])
             second += 1
         out.writeframes(b"".join(blocks))  # one write: the header is patched once
+    return frames
+
+
+def write_mono_wav(path: Path, seconds: float) -> int:
+    """Write ``seconds`` of one voice (a voicemail message): a 440 Hz tone with a pause every
+    4th second. Returns the number of frames written."""
+    seconds = max(0.0, min(seconds, MAX_SECONDS))
+    frames = int(seconds * RATE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blocks = []
+    second = 0
+    while second * RATE < frames:
+        count = min(RATE, frames - second * RATE)
+        block = _MONO[second % 4 != 3]
+        blocks.append(block if count == RATE else block[: count * 2])
+        second += 1
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(b"".join(blocks))
     return frames

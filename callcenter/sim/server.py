@@ -13,11 +13,14 @@ from typing import Any
 from callcenter.sim.api import VERSION, ApiCommands, uptime_text
 from callcenter.sim.apps import APPS
 from callcenter.sim.channel import Channel, PrivateCommand
+from callcenter.sim.conf import NodeConfig, load_node_config
 from callcenter.sim.dialplan import Dialplan, DialplanError
 from callcenter.sim.endpoints import Callers, FarEnds, Phones
 from callcenter.sim.events import SwitchIdentity
 from callcenter.sim.ivr import IVR_APPS
+from callcenter.sim.ivr_menu import IVR_MENU_APPS
 from callcenter.sim.listener import Listener
+from callcenter.sim.node_apps import NODE_APPS
 from callcenter.sim.switch import SwitchCore
 
 __all__ = ["SimSwitch", "serve"]
@@ -29,6 +32,9 @@ class SimSwitch:
     """A FreeSWITCH stand-in speaking the real event socket protocol over TCP.
 
     ``phones``, ``callers`` and ``far_ends`` script the endpoints; ``core`` holds the channels.
+    ``conf_dir``: a node configuration folder (dialplan, directory, ivr_menus, sip_profiles; see
+    ``callcenter.sim.conf``), re-read by ``reloadxml``; ``dialplan_dir``: a folder of dialplan
+    XML alone (loaded after the conf_dir's dialplan when both are given).
     Every simulated duration (ringing, playback, sleep, hangup_after, heartbeat, linger) is
     multiplied by ``time_scale``; ``max_backlog`` frames queued for a slow reader, then
     ``max_lost`` lost events, and the listener is dropped (FreeSWITCH: 100000 and 500).
@@ -41,6 +47,7 @@ class SimSwitch:
         hostname: str = "sim",
         recordings_dir: str | Path = "var/recordings",
         dialplan_dir: str | Path | None = None,
+        conf_dir: str | Path | None = None,
         time_scale: float = 1.0,
         users: dict[str, str] | None = None,
         allowed_peers: list[str] | None = None,
@@ -59,17 +66,25 @@ class SimSwitch:
         self.heartbeat_seconds = heartbeat_seconds
         self._heartbeat: asyncio.Task[None] | None = None
         self.dialplan_dir = Path(dialplan_dir) if dialplan_dir else None
+        self.conf_dir = Path(conf_dir) if conf_dir else None
         identity = SwitchIdentity(core_uuid=str(uuidlib.uuid4()), hostname=hostname)
-        dialplan = Dialplan.from_dir(self.dialplan_dir) if self.dialplan_dir else Dialplan.default()
         self.core = SwitchCore(
             identity,
             time_scale=time_scale,
             recordings_dir=Path(recordings_dir),
-            dialplan=dialplan,
+            dialplan=Dialplan(),
             default_playback_seconds=default_playback_seconds,
         )
+        # What the XML says now (reloadxml); the gateways in service change only when a sofia
+        # profile is (re)scanned, as in FreeSWITCH.
+        self.config = self._load_config()
+        self._apply_config(self.config)
+        if self.config.gateways is not None:
+            self.core.gateways = dict(self.config.gateways)
         self.core.apps.update(APPS)
         self.core.apps.update(IVR_APPS)
+        self.core.apps.update(IVR_MENU_APPS)
+        self.core.apps.update(NODE_APPS)
         self.core.owner = self
         self.phones = Phones(self.core)
         self.far_ends = FarEnds()
@@ -231,16 +246,53 @@ class SimSwitch:
         for target in list(self.core.listeners):
             target.deliver_log(level, text, file, func, line, uuid)
 
-    def reload_dialplan(self) -> str | None:
-        """Re-read the dialplan folder; keep the old dialplan on error and say why."""
-        if self.dialplan_dir is None:
-            return None
-        try:
-            self.core.dialplan = Dialplan.from_dir(self.dialplan_dir)
-        except (DialplanError, OSError, UnicodeDecodeError) as exc:
-            log.error("sim_reloadxml_failed error=%s", exc)
-            return str(exc)
+    def _load_config(self) -> NodeConfig:
+        return load_node_config(self.conf_dir, self.dialplan_dir, self.core.global_vars)
+
+    def _apply_config(self, config: NodeConfig) -> None:
+        self.config = config
+        self.core.global_vars.update(config.variables)
+        self.core.dialplan = config.dialplan
+        self.core.directory = config.directory
+        self.core.ivr_menus = config.menus
+
+    def reload_xml(self) -> str | None:
+        """``reloadxml``: re-read the configuration folder (dialplan, directory, ivr menus, the
+        gateways' XML); on error keep the previous configuration and say why."""
+        if self.dialplan_dir is not None or self.conf_dir is not None:
+            try:
+                config = self._load_config()
+            except (DialplanError, OSError, UnicodeDecodeError) as exc:
+                log.error("sim_reloadxml_failed error=%s", exc)
+                return str(exc)
+            self._apply_config(config)
+        # switch_xml_open_root announces a successful reload.
+        if any(listener.may_want("RELOADXML") for listener in self.core.listeners):
+            self.core.fire(self.core.make_event("RELOADXML"))
         return None
+
+    @property
+    def profiles(self) -> set[str]:
+        return {"internal", "external", *self.config.profiles}
+
+    def rescan_profile(self, profile: str) -> None:
+        """``sofia profile <name> rescan``: gateways of the profile that the XML now holds and
+        are not in service yet start (ones already running are left as they are)."""
+        known = self.config.gateways
+        if known is None:
+            return  # no sip_profiles folder: gateways stay unchecked
+        live = self.core.gateways if self.core.gateways is not None else {}
+        for name, gateway in known.items():
+            if gateway.profile == profile and name not in live:
+                live[name] = gateway
+        self.core.gateways = live
+
+    def kill_gateway(self, name: str) -> bool:
+        """``sofia profile <name> killgw <gateway>``: take a gateway out of service."""
+        if self.core.gateways is None or name not in self.core.gateways:
+            return False
+        del self.core.gateways[name]
+        return True
 
 
 async def serve(
@@ -252,8 +304,8 @@ async def serve(
     """Run a simulated switch until cancelled (``callcenter sim``).
 
     ``options`` are the keyword arguments of ``SimSwitch`` (``recordings_dir``, ``dialplan_dir``,
-    ``time_scale``, ``hostname``, ``users``, ``allowed_peers``, ...); ``None`` values are ignored
-    so a CLI can pass its unset flags through.
+    ``conf_dir``, ``time_scale``, ``hostname``, ``users``, ``allowed_peers``, ...); ``None``
+    values are ignored so a CLI can pass its unset flags through.
     """
     switch = SimSwitch(password, **{k: v for k, v in options.items() if v is not None})
     await switch.start(host, port)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from callcenter.sim.causes import normalize_cause
 from callcenter.sim.channel import EXTENDED_EVENTS, PCMU, Channel, PrivateCommand
+from callcenter.sim.conf import Directory, Gateway, IvrMenu
 from callcenter.sim.dialplan import Action, Dialplan, expand_variables
 from callcenter.sim.events import SimEvent, SwitchIdentity, standard_headers
 from callcenter.sim.recording import write_stereo_wav
@@ -153,6 +154,14 @@ class SwitchCore:
         # mod_callcenter stand-in: the member channels waiting in each queue.
         self.queue_members: dict[str, set[str]] = {}
         self.endpoints: dict[str, Callable[[str, dict[str, str]], Awaitable[object]]] = {}
+        # The node's configuration folder (SimSwitch(conf_dir=...)): the directory that
+        # ``user/...`` checks (None: any registered phone answers), the ivr.conf menus, and the
+        # sofia gateways in service (None: any gateway name is accepted).
+        self.directory: Directory | None = None
+        self.ivr_menus: dict[str, IvrMenu] = {}
+        self.gateways: dict[str, Gateway] | None = None
+        # The ``limit`` application's counters: "<backend>/<realm>/<resource>" -> channels.
+        self.limits: dict[str, int] = {}
         self._tasks: set[asyncio.Task[object]] = set()
 
     # -- time -----------------------------------------------------------------------------------
