@@ -5,7 +5,8 @@ the files a configuration no longer produces (a deleted tenant's dialplan) and n
 Each file is written to a temporary name and renamed over the old one, so FreeSWITCH never reads
 half a file. FreeSWITCH answers ``reloadxml`` with ``+OK [Success]``, and with ``+OK [<error>]``
 when the XML it read is broken (PROTOCOL.md, cap 04): anything but success puts the previous
-files back, reloads them, and says so.
+files back, reloads them, and says so. Gateways changed or removed are killed and the profile
+rescanned, since reloadxml alone leaves running gateways as they were.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 __all__ = ["MANIFEST", "PushResult", "diff_node", "push_node"]
 
@@ -76,6 +78,33 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _gateways(text: str | None) -> list[str]:
+    if not text:
+        return []
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return []
+    return [g.get("name", "") for g in root.iter("gateway") if g.get("name")]
+
+
+async def _restart_gateways(
+    api: Api, before: Mapping[str, str | None], files: Mapping[str, str], touched: list[str]
+) -> None:
+    """reloadxml does not touch running gateways: mod_sofia starts new ones on ``rescan`` and
+    drops changed or removed ones on ``killgw`` (they come back, changed, on the rescan)."""
+    profiles: set[str] = set()
+    for name in touched:
+        parts = Path(name).parts
+        if len(parts) < 3 or parts[0] != "sip_profiles":
+            continue
+        profiles.add(parts[1])
+        for gateway in _gateways(before.get(name)):
+            await api(f"sofia profile {parts[1]} killgw {gateway}")
+    for profile in sorted(profiles):
+        await api(f"sofia profile {profile} rescan")
+
+
 def diff_node(conf_dir: Path, files: Mapping[str, str]) -> str:
     """A unified diff from what the node has to what would be pushed (empty: nothing to do)."""
     names = sorted(set(files) | set(_manifest(conf_dir)))
@@ -115,6 +144,7 @@ async def push_node(name: str, conf_dir: Path, api: Api, files: Mapping[str, str
     except Exception as exc:  # the connection, or a file that could not be written
         reply = f"{type(exc).__name__}: {exc}"
     if reply == RELOAD_OK:
+        await _restart_gateways(api, before, files, [*changed, *stale])
         return PushResult(name, True, tuple(changed), tuple(stale), reply)
     # Put everything back as it was, and have the switch read that again.
     for n, text in before.items():

@@ -96,3 +96,38 @@ async def test_a_lost_connection_restores_too(node: tuple[SimSwitch, InboundClie
 def test_a_path_outside_the_conf_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a path inside"):
         diff_node(tmp_path, {"../../etc/passwd": "x"})
+
+
+def gateway(name: str, proxy: str) -> str:
+    return (
+        f'<include><gateway name="{name}"><param name="proxy" value="{proxy}"/>'
+        '<param name="register" value="false"/></gateway></include>\n'
+    )
+
+
+async def test_pushed_gateways_are_started_changed_and_stopped(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    (conf / "sip_profiles" / "external").mkdir(parents=True)
+    (conf / "sip_profiles" / "external.xml").write_text(
+        '<profile name="external"><gateways>'
+        '<X-PRE-PROCESS cmd="include" data="external/*.xml"/></gateways></profile>\n'
+    )
+    switch = SimSwitch(time_scale=0.05, conf_dir=conf)
+    await switch.start("127.0.0.1", 0)
+    esl = InboundClient("127.0.0.1", switch.port, "ClueCon")
+    await esl.connect()
+    try:
+        def proxy() -> str | None:
+            running = (switch.core.gateways or {}).get("pstn1")
+            return running.params.get("proxy") if running is not None else None
+
+        path = "sip_profiles/external/callcenter_pstn1.xml"
+        assert (await push_node("n", conf, esl.api, {path: gateway("pstn1", "10.0.0.1")})).ok
+        assert proxy() == "10.0.0.1"  # started by the rescan
+        assert (await push_node("n", conf, esl.api, {path: gateway("pstn1", "10.0.0.2")})).ok
+        assert proxy() == "10.0.0.2"  # killed and started again, changed
+        assert (await push_node("n", conf, esl.api, {})).ok
+        assert proxy() is None  # removed with its file
+    finally:
+        await esl.close()
+        await switch.stop()
