@@ -117,6 +117,7 @@ async def test_pushed_gateways_are_started_changed_and_stopped(tmp_path: Path) -
     esl = InboundClient("127.0.0.1", switch.port, "ClueCon")
     await esl.connect()
     try:
+
         def proxy() -> str | None:
             running = (switch.core.gateways or {}).get("pstn1")
             return running.params.get("proxy") if running is not None else None
