@@ -2,7 +2,8 @@
 
 Subcommands: ``sim`` (the simulated FreeSWITCH), ``esl`` (one api command, like ``fs_cli -x``,
 or a live event feed), ``run`` (the controller), ``demo`` (everything with synthetic traffic),
-``agent`` (login/ready/break/logout) and ``queue`` (list/status).
+``agent`` (login/ready/break/logout), ``queue`` (list/status) and ``dialplan``
+(render/diff/push the FreeSWITCH configuration generated from the center file).
 """
 
 from __future__ import annotations
@@ -110,6 +111,39 @@ def _build_parser() -> argparse.ArgumentParser:
     queue.add_argument("queue_name", nargs="?")
     queue.add_argument("--tenant", default="default")
     queue.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
+
+    dialplan = sub.add_parser(
+        "dialplan", help="FreeSWITCH configuration from the center file: render, diff, push"
+    )
+    dialplan_sub = dialplan.add_subparsers(dest="dialplan_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("render", "write every generated file to a folder"),
+        ("diff", "show what a push would change on a node"),
+        ("push", "validate, write to each node's conf folder and run reloadxml"),
+    ):
+        action = dialplan_sub.add_parser(name, help=text)
+        action.add_argument(
+            "--config",
+            "--center",
+            dest="center",
+            required=True,
+            metavar="FILE",
+            help="the center's configuration (a YAML file or a folder)",
+        )
+        action.add_argument(
+            "--templates", metavar="DIR", help="your templates, used before the project's"
+        )
+        if name == "render":
+            action.add_argument("--out", required=True, metavar="DIR", help="where to write")
+        else:
+            action.add_argument(
+                "--node",
+                action="append" if name == "push" else "store",
+                required=True,
+                metavar="URL",
+                help="esl://:password@host:port?conf=/etc/freeswitch#name"
+                + (" (repeat for several nodes)" if name == "push" else ""),
+            )
     return parser
 
 
@@ -134,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(_agent(args, settings))
         if args.command == "queue":
             return _run(_queue(args, settings))
+        if args.command == "dialplan":
+            return _run(_dialplan(args, settings))
     except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
@@ -314,6 +350,108 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await redis.aclose()
+
+
+async def _dialplan(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from callcenter.center import CenterError, load_center
+    from callcenter.controller.runner import NodeAddress, parse_node
+    from callcenter.dialplan.push import PushResult, diff_node, push_node
+    from callcenter.dialplan.render import RenderError, render_center
+
+    nodes: list[NodeAddress] = []
+    if args.dialplan_command != "render":
+        urls = args.node if isinstance(args.node, list) else [args.node]
+        nodes = [parse_node(url, settings.esl.password) for url in urls]
+        missing = [node.name for node in nodes if node.conf_dir is None]
+        if missing:
+            print(
+                f"callcenter dialplan: node(s) {', '.join(missing)} without ?conf=<folder>: "
+                "where their configuration goes (esl://...?conf=/etc/freeswitch#name)",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        center = load_center(args.center)
+        files = render_center(center, Path(args.templates) if args.templates else None)
+    except (CenterError, RenderError) as exc:
+        problems = exc.problems
+        print(f"callcenter dialplan: {len(problems)} problem(s), nothing written:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+
+    if args.dialplan_command == "render":
+        out = Path(args.out)
+        for name, text in sorted(files.items()):
+            path = out / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        print(f"wrote {len(files)} files to {out}")
+        return 0
+
+    if args.dialplan_command == "diff":
+        node = nodes[0]
+        assert node.conf_dir is not None
+        diff = diff_node(node.conf_dir, files)
+        sys.stdout.write(diff if diff else f"{node.name}: no changes\n")
+        return 0
+
+    failed = 0
+    for node in nodes:
+        assert node.conf_dir is not None
+        client = InboundClient(
+            node.host,
+            node.port,
+            node.password,
+            reconnect=False,
+            connect_timeout=settings.esl.connect_timeout,
+            command_timeout=settings.esl.command_timeout,
+            name=node.name,
+        )
+        try:
+            await client.connect()
+        except (EslError, OSError) as exc:
+            failed += 1
+            reason = str(exc).removeprefix(f"{node.name}: ")
+            print(f"{node.name}: FAILED {reason} (nothing written)")
+            continue
+        note = ""
+        try:
+            result = await push_node(node.name, node.conf_dir, client.api, files)
+            if result.ok:
+                note = await _restart_gateways(client, [*result.written, *result.removed])
+        except (ValueError, OSError) as exc:  # a broken manifest, an unwritable folder
+            result = PushResult(node.name, False, message=str(exc))
+        finally:
+            await client.close()
+        if result.ok:
+            print(
+                f"{node.name}: OK ({len(result.written)} written, {len(result.removed)} removed; "
+                f"reloadxml {result.message}{note})"
+            )
+        else:
+            failed += 1
+            print(f"{node.name}: FAILED {result.message}")
+    return 1 if failed else 0
+
+
+async def _restart_gateways(client: InboundClient, changed: list[str]) -> str:
+    """reloadxml does not touch sofia's gateways: stop the ones whose file changed or went,
+    then rescan the profile so that the changed and new ones start (as ``sofia profile external
+    killgw`` / ``rescan`` do by hand). Returns a note for the node's line."""
+    prefix, suffix = "sip_profiles/external/callcenter_", ".xml"
+    gateways = [n[len(prefix) : -len(suffix)] for n in changed if n.startswith(prefix)]
+    if not gateways:
+        return ""
+    try:
+        for gateway in gateways:
+            await client.api(f"sofia profile external killgw {gateway}")
+        await client.api("sofia profile external rescan")
+    except EslError as exc:
+        return f"; gateways not (re)started: {exc}"
+    return f"; gateways (re)started: {', '.join(gateways)}"
 
 
 async def _follow_events(client: InboundClient, names: list[str], count: int | None) -> None:

@@ -22,7 +22,7 @@ KNOWN_APPLICATIONS = frozenset(
         "park", "playback", "ivr", "voicemail", "bridge", "hangup", "record_session",
         "stop_record_session", "sleep", "respond", "limit", "log", "callcenter", "info",
         "sched_hangup", "send_dtmf", "echo", "play_and_get_digits", "read", "hash",
-        "set_zombie_exec", "multiset",
+        "set_zombie_exec", "multiset", "limit_execute", "db",
     }
 )  # fmt: skip
 
