@@ -131,6 +131,11 @@ class QueueCallFlow:
             task.cancel()
         await asyncio.gather(*self._tasks, *background, return_exceptions=True)
 
+    def serves_tenant(self, tenant: str | None) -> bool:
+        """Whether a call marked with ``cc_tenant`` (the dialplan sets it) is this controller's.
+        A call without the mark belongs to whoever runs: single-tenant dialplans set none."""
+        return not tenant or tenant == self.store.keys.tenant
+
     def _in_order(
         self,
         handler: Callable[[str, Event], Coroutine[Any, Any, None]],
@@ -184,6 +189,8 @@ class QueueCallFlow:
         uuid = event.unique_id
         if not queue or not uuid or event.variable("cc_agent"):
             return
+        if not self.serves_tenant(event.variable("cc_tenant")):
+            return  # another tenant's caller on a shared switch: their controller takes it
         skills: dict[str, int] = {}
         for item in (event.variable("cc_skills") or "").split(","):
             name, _, level = item.partition("=")

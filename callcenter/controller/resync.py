@@ -147,7 +147,7 @@ async def _resync_node(flow: QueueCallFlow, node: str, esl: InboundClient) -> li
             continue  # known: waiting, offered, answered or ended
         dump = await _dump(esl, uuid)
         call = _waiting_call(node, uuid, dump) if dump is not None else None
-        if call is None:
+        if call is None or dump is None or not flow.serves_tenant(dump.get("variable_cc_tenant")):
             continue
         try:
             if not await store.enqueue(call):
