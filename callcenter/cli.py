@@ -2,8 +2,9 @@
 
 Subcommands: ``sim`` (the simulated FreeSWITCH), ``esl`` (one api command, like ``fs_cli -x``,
 or a live event feed), ``run`` (the controller), ``demo`` (everything with synthetic traffic),
-``agent`` (login/ready/break/logout), ``queue`` (list/status) and ``dialplan``
-(render/diff/push the FreeSWITCH configuration generated from the center file).
+``agent`` (login/ready/break/logout), ``queue`` (list/status), ``dialplan``
+(render/diff/push the FreeSWITCH configuration generated from the center file) and ``xmlcurl``
+(serve that configuration live to mod_xml_curl).
 """
 
 from __future__ import annotations
@@ -144,6 +145,24 @@ def _build_parser() -> argparse.ArgumentParser:
                 help="esl://:password@host:port?conf=/etc/freeswitch#name"
                 + (" (repeat for several nodes)" if name == "push" else ""),
             )
+
+    xmlcurl = sub.add_parser(
+        "xmlcurl",
+        help="serve the dialplan, directory and IVR menus to FreeSWITCH's mod_xml_curl",
+    )
+    xmlcurl.add_argument(
+        "--config",
+        "--center",
+        dest="center",
+        required=True,
+        metavar="FILE",
+        help="the center's configuration (a YAML file or a folder); SIGHUP reads it again",
+    )
+    xmlcurl.add_argument(
+        "--templates", metavar="DIR", help="your templates, used before the project's"
+    )
+    xmlcurl.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
+    xmlcurl.add_argument("--port", type=int, help="port to listen on (default from settings: 8080)")
     return parser
 
 
@@ -170,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(_queue(args, settings))
         if args.command == "dialplan":
             return _run(_dialplan(args, settings))
+        if args.command == "xmlcurl":
+            return _run(_xmlcurl(args, settings))
     except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
@@ -435,6 +456,32 @@ async def _dialplan(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             print(f"{node.name}: FAILED {result.message}")
     return 1 if failed else 0
+
+
+async def _xmlcurl(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from callcenter.center import CenterError
+    from callcenter.dialplan.render import RenderError
+    from callcenter.xmlcurl import LiveConfig, serve
+
+    cfg = settings.xmlcurl
+    try:
+        live = LiveConfig.load(Path(args.center), Path(args.templates) if args.templates else None)
+    except (CenterError, RenderError) as exc:
+        problems = exc.problems
+        print(f"callcenter xmlcurl: {len(problems)} problem(s), not serving:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    host = args.host or cfg.host
+    port = args.port if args.port is not None else cfg.port
+    try:
+        await serve(live, host, port, cfg.username, cfg.password)
+    except OSError as exc:
+        print(f"callcenter xmlcurl: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def _restart_gateways(client: InboundClient, changed: list[str]) -> str:

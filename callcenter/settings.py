@@ -21,6 +21,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SimSettings",
+    "XmlCurlSettings",
     "load_settings",
 ]
 
@@ -58,6 +59,16 @@ class SimSettings(_Section):
     time_scale: float = Field(1.0, gt=0, description="below 1 makes simulated delays shorter")
 
 
+class XmlCurlSettings(_Section):
+    """The mod_xml_curl endpoint (``callcenter xmlcurl``): where it listens, and the binding's
+    ``gateway-credentials`` (``freeswitch_conf/autoload_configs/xml_curl.conf.xml``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    username: str = "freeswitch"
+    password: str = "change-me"
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     json_format: bool = False
@@ -66,6 +77,7 @@ class LoggingSettings(_Section):
 class Settings(_Section):
     esl: EslSettings = EslSettings()
     sim: SimSettings = SimSettings()
+    xmlcurl: XmlCurlSettings = XmlCurlSettings()
     logging: LoggingSettings = LoggingSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     database_url: str = "sqlite:///var/callcenter.db"

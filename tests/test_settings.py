@@ -28,6 +28,28 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
     assert settings.sim.time_scale == 0.5
 
 
+def test_xmlcurl_section_defaults_file_and_environment(tmp_path: Path) -> None:
+    defaults = load_settings(env={}).xmlcurl
+    assert (defaults.host, defaults.port, defaults.username, defaults.password) == (
+        "127.0.0.1",
+        8080,
+        "freeswitch",
+        "change-me",
+    )
+    config = tmp_path / "center.toml"
+    config.write_text('[xmlcurl]\nhost = "0.0.0.0"\nport = 8090\npassword = "from-file"\n')
+    settings = load_settings(config, env={"CALLCENTER_XMLCURL__PASSWORD": "from-env"}).xmlcurl
+    assert (settings.host, settings.port, settings.username, settings.password) == (
+        "0.0.0.0",
+        8090,
+        "freeswitch",
+        "from-env",
+    )
+    config.write_text("[xmlcurl]\nport = 70000\n")
+    with pytest.raises(SettingsError, match=r"xmlcurl\.port \(or CALLCENTER_XMLCURL__PORT\)"):
+        load_settings(config, env={})
+
+
 def test_config_path_from_environment(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[logging]\nlevel = "DEBUG"\n')
