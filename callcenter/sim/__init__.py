@@ -26,7 +26,9 @@ the time dialplan time conditions see.
 (``sim_call``, ``sim_phone``, ``sim_phones``, ``sim_dtmf``, ``sim_hangup``). Dialplan
 applications: ``callcenter.sim.apps`` (answer, bridge, park, playback, transfer, socket...),
 ``ivr`` (read, play_and_get_digits), ``ivr_menu`` (ivr), ``node_apps`` (voicemail, respond,
-limit).
+limit, limit_execute, db). Variable expansion (``${var}``, ``${api(args)}``, backslash escapes)
+is FreeSWITCH's, ``callcenter.sim.expand``; the dialplan is hunted as mod_dialplan_xml hunts it,
+``callcenter.sim.dialplan``.
 """
 
 from callcenter.sim.endpoints import Answering, Caller, Callers, FarEnds, Phone, Phones

@@ -24,15 +24,20 @@ them with ``-ERR sim_call Command not found!``:
 FreeSWITCH commands for a node's configuration: ``reloadxml`` (``+OK [Success]``, or
 ``+OK [<error>]`` keeping the previous configuration), ``sofia profile <name> rescan
 [reloadxml]`` (starts gateways added to the XML), ``sofia profile <name> killgw <gw>|_all_``,
-``limit_usage <backend> <realm> <resource>`` (the ``limit`` application's count).
+``limit_usage <backend> <realm> <resource>`` (the ``limit`` application's count), ``db
+insert|delete|select|exists/<realm>/<key>[/<value>]`` (mod_db, in memory).
+
+Variable expansion runs api commands too (``${db(select/realm/key)}``): ``call_now`` runs one
+that answers without waiting (every command here but originate, uuid_bridge and the like).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from callcenter.sim.causes import normalize_cause
@@ -45,6 +50,8 @@ if TYPE_CHECKING:
     from callcenter.sim.server import SimSwitch
 
 __all__ = ["ApiCommands"]
+
+log = logging.getLogger("callcenter.sim")
 
 VERSION = "1.10.12-release~64bit"
 ORIGINATE_USAGE = (
@@ -121,7 +128,7 @@ CALLCENTER_AGENT_HEADER = (
     "external_calls_count"
 )
 
-Handler = Callable[[str, "Listener | None"], Awaitable[str]]
+Handler = Callable[[str, "Listener | None"], Coroutine[Any, Any, str]]
 
 
 def _script(behavior: Answering, words: list[str]) -> str | None:
@@ -214,6 +221,7 @@ class ApiCommands:
             "callcenter_config": self._callcenter_config,
             "sofia_contact": self._sofia_contact,
             "limit_usage": self._limit_usage,
+            "db": self._db,
             "sim_call": self._sim_call,
             "sim_phone": self._sim_phone,
             "sim_phones": self._sim_phones,
@@ -236,6 +244,35 @@ class ApiCommands:
         event = self.core.make_event("API", headers) if self._wanted("API") else None
         try:
             return await handler(args.strip(), listener)
+        finally:
+            if event is not None:
+                self.core.fire(event)
+
+    def call_now(self, name: str, args: str, channel: Channel | None = None) -> str | None:
+        """An api run by a variable expansion (``${name(args)}``, switch_api_execute): its
+        output, or None when there is no such command. The API event is fired as for any api.
+        A command that has to wait (originate, uuid_bridge...) cannot run inside an expansion
+        here: it gives None."""
+        name = name.strip()
+        handler = self.table.get(name.lower())
+        if handler is None or name.lower().startswith("sim_"):
+            return None
+        headers = [("API-Command", name)]
+        if args.strip():
+            headers.append(("API-Command-Argument", args.strip()))
+        event = self.core.make_event("API", headers) if self._wanted("API") else None
+        coroutine = handler(args.strip(), None)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return str(done.value)
+        except Exception:
+            log.exception("sim_api_failed command=%s", name)
+            return None
+        else:
+            coroutine.close()
+            log.warning("sim_api_cannot_expand command=%s", name)
+            return None
         finally:
             if event is not None:
                 self.core.fire(event)
@@ -271,9 +308,7 @@ class ApiCommands:
         return "+OK\n"
 
     async def _eval(self, args: str, _listener: Listener | None) -> str:
-        from callcenter.sim.dialplan import expand_variables
-
-        return expand_variables(args, self.core.global_vars)
+        return self.core.expand(None, args)
 
     async def _show(self, args: str, _listener: Listener | None) -> str:
         words = args.split()
@@ -597,6 +632,11 @@ class ApiCommands:
         if len(words) < 3:
             return "-USAGE: <backend> <realm> <id>\n"
         return str(self.core.limits.get("/".join(words[:3]), 0))
+
+    async def _db(self, args: str, _listener: Listener | None) -> str:
+        from callcenter.sim.node_apps import db_command
+
+        return db_command(self.core, args.strip())
 
     async def _hupall(self, args: str, _listener: Listener | None) -> str:
         cause = normalize_cause(args.split()[0] if args else "MANAGER_REQUEST", "MANAGER_REQUEST")

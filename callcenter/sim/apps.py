@@ -14,9 +14,11 @@ from collections.abc import Callable
 
 from callcenter.sim.causes import cause_code, normalize_cause
 from callcenter.sim.channel import Channel
-from callcenter.sim.switch import AppFunc, Interrupt, SwitchCore
+from callcenter.sim.dialplan import split_assignment
+from callcenter.sim.expand import switch_true
+from callcenter.sim.switch import AppFunc, InlineFunc, Interrupt, SwitchCore
 
-__all__ = ["APPS", "playback_seconds"]
+__all__ = ["APPS", "INLINE_APPS", "continues", "playback_seconds", "ring_timeout"]
 
 CC_SUBCLASS = "callcenter::info"
 _TONE = re.compile(r"%\(([\d.]+),([\d.]+)")
@@ -124,24 +126,56 @@ async def _sleep(core: SwitchCore, ch: Channel, data: str) -> str | None:
     return None
 
 
-async def _set(core: SwitchCore, ch: Channel, data: str) -> str | None:
-    name, _, value = data.partition("=")
-    ch.set_var(name.strip(), value)
+def set_now(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    """mod_dptools ``set``: ``name=value`` (or ``name,value``); the value is expanded once
+    more (the application runner expanded the whole data already); an empty one unsets."""
+    name, value = split_assignment(data)
+    if name:
+        ch.set_var(name, core.expand(ch, value) if value else None)
     return None
 
 
-async def _export(core: SwitchCore, ch: Channel, data: str) -> str | None:
+def export_now(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    """mod_dptools ``export``: like ``set`` without the second expansion, and the variable
+    goes to the legs this channel dials (``nolocal:``: only to them)."""
     name, _, value = data.partition("=")
-    name = name.strip().removeprefix("nolocal:")
-    ch.set_var(name, value)
+    name = name.strip()
+    local = not name.lower().startswith("nolocal:")
+    if not local:
+        name = name[len("nolocal:") :]
+    if local:
+        ch.set_var(name, value or None)
     exported = ch.extra.setdefault("exported", {})
-    exported[name] = value
+    if value:
+        exported[name] = value
+    else:
+        exported.pop(name, None)
     return None
 
 
-async def _unset(core: SwitchCore, ch: Channel, data: str) -> str | None:
+def unset_now(core: SwitchCore, ch: Channel, data: str) -> str | None:
     ch.set_var(data.strip(), None)
     return None
+
+
+def set_global_now(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    name, _, value = data.partition("=")
+    if value:
+        core.global_vars[name.strip()] = value
+    else:
+        core.global_vars.pop(name.strip(), None)
+    return None
+
+
+def log_now(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    return None
+
+
+def _async(func: InlineFunc) -> AppFunc:
+    async def run(core: SwitchCore, ch: Channel, data: str) -> str | None:
+        return func(core, ch, data)
+
+    return run
 
 
 async def _hangup(core: SwitchCore, ch: Channel, data: str) -> str | None:
@@ -155,10 +189,6 @@ async def _transfer(core: SwitchCore, ch: Channel, data: str) -> str | None:
         return None
     context = parts[2] if len(parts) > 2 else ch.context
     core.transfer(ch, parts[0], context)
-    return None
-
-
-async def _log(core: SwitchCore, ch: Channel, data: str) -> str | None:
     return None
 
 
@@ -188,24 +218,53 @@ _DIALSTATUS = {
 }
 
 
-def _continues(ch: Channel, cause: str) -> bool:
-    """switch_channel_handle_cause: does the dialplan go on after a failed bridge?
-    ``continue_on_fail`` true, or a list of causes (names or Q.850 numbers) holding this one."""
-    setting = (ch.get_var("continue_on_fail") or "").strip()
-    if setting.lower() in ("true", "yes", "on", "1"):
-        return True
-    wanted = {c.strip().upper() for c in setting.split(",") if c.strip()}
+def _in_causes(setting: str, cause: str) -> bool:
+    """A comma list of causes (names or Q.850 numbers, any case) holds ``cause``."""
+    wanted = {c.strip().upper() for c in setting.split(",")}
     return cause in wanted or str(cause_code(cause)) in wanted
+
+
+def continues(ch: Channel, cause: str) -> bool:
+    """Does the dialplan go on after a bridge that failed with ``cause`` (mod_dptools'
+    audio_bridge_function)? With ``continue_on_fail`` or ``failure_causes`` set: a cause
+    ``failure_causes`` does not list goes on; ``continue_on_fail`` true (switch_true), or a
+    list holding the cause, goes on. With neither: NO_ANSWER, NO_USER_RESPONSE and
+    ORIGINATOR_CANCEL go on. ATTENDED_TRANSFER never does."""
+    if cause == "ATTENDED_TRANSFER":
+        return False
+    on_fail = ch.get_var("continue_on_fail")
+    failure = ch.get_var("failure_causes")
+    if on_fail is None and failure is None:
+        return cause in ("NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL")
+    if failure is not None and not _in_causes(failure, cause):
+        return True
+    if on_fail is not None:
+        return switch_true(on_fail) or _in_causes(on_fail, cause)
+    return False
+
+
+def ring_timeout(ch: Channel) -> float | None:
+    """How long a bridge lets its legs ring: the channel's ``call_timeout`` (else
+    ``leg_timeout``) in seconds; 0 or less is the default 60 (None: not set)."""
+    for name in ("call_timeout", "leg_timeout"):
+        value = ch.get_var(name)
+        if value is not None:
+            match = re.match(r"\s*-?\d+", value)
+            seconds = int(match.group(0)) if match else 0
+            return float(seconds) if seconds > 0 else 60.0
+    return None
 
 
 async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
     """Dial the target(s) in order (``|`` failover, ``,`` ring together) and join the winner.
 
-    When every target fails the call ends with the cause, unless ``continue_on_fail`` allows it
-    to go on in the dialplan (``originate_disposition`` tells why the bridge failed)."""
+    The legs ring for ``call_timeout`` seconds (see ``ring_timeout``; a leg's own
+    ``leg_timeout`` and ``{originate_timeout=}`` win), then fail with NO_ANSWER. When every
+    target fails the call ends with the cause, unless ``continues`` lets the dialplan go on
+    (``originate_disposition`` tells why the bridge failed)."""
     from callcenter.sim.originate import dial
 
-    result = await dial(core, data, ch)
+    result = await dial(core, data, ch, timeout=ring_timeout(ch))
     if result.ok:
         b = core.channels.get(result.uuid)
         if not ch.is_up:
@@ -228,7 +287,7 @@ async def _bridge(core: SwitchCore, ch: Channel, data: str) -> str | None:
     ch.variables["originate_disposition"] = result.cause
     ch.variables["originate_failed_cause"] = result.cause
     ch.variables["DIALSTATUS"] = _DIALSTATUS.get(result.cause, result.cause)
-    if ch.is_up and ch.extra.get("next") is None and not _continues(ch, result.cause):
+    if ch.is_up and ch.extra.get("next") is None and not continues(ch, result.cause):
         core.hangup(ch, result.cause)
     return None
 
@@ -324,12 +383,13 @@ APPS: dict[str, AppFunc] = {
     "park": _park,
     "playback": _playback,
     "sleep": _sleep,
-    "set": _set,
-    "export": _export,
-    "unset": _unset,
+    "set": _async(set_now),
+    "export": _async(export_now),
+    "unset": _async(unset_now),
+    "set_global": _async(set_global_now),
     "hangup": _hangup,
     "transfer": _transfer,
-    "log": _log,
+    "log": _async(log_now),
     "echo": _echo,
     "record_session": _record_session,
     "stop_record_session": _stop_record_session,
@@ -340,4 +400,12 @@ APPS: dict[str, AppFunc] = {
     "wait_for_answer": _wait_for_answer,
     "sched_hangup": _sched_hangup,
     "send_dtmf": _send_dtmf,
+}
+# The applications mod_dptools lets run inline (SAF_ROUTING_EXEC) that the sim has.
+INLINE_APPS: dict[str, InlineFunc] = {
+    "set": set_now,
+    "export": export_now,
+    "unset": unset_now,
+    "set_global": set_global_now,
+    "log": log_now,
 }

@@ -109,6 +109,8 @@ class Channel:
     gone: asyncio.Event = field(default_factory=asyncio.Event)
     # Called right after CHANNEL_HANGUP_COMPLETE: a controlling socket is told then (cap 10).
     on_reported: list[Callable[[], None]] = field(default_factory=list)
+    # Called when a transfer sends the channel back to routing (CS_ROUTING state hooks).
+    on_routing: list[Callable[[], None]] = field(default_factory=list)
     answered_event: asyncio.Event = field(default_factory=asyncio.Event)
     hangup_event: asyncio.Event = field(default_factory=asyncio.Event)
     unbridged: asyncio.Event = field(default_factory=asyncio.Event)

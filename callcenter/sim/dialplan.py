@@ -1,36 +1,61 @@
-"""A small FreeSWITCH XML dialplan engine: contexts, extensions, conditions, actions.
+"""A FreeSWITCH XML dialplan engine: contexts, extensions, conditions, actions, hunted the way
+mod_dialplan_xml (1.10) hunts them.
 
 Reads the same XML a real node reads (``<include>``/``<context>``/``<extension>``/
 ``<condition field= expression=>``/``<action application= data=>``/``<anti-action>``), so the
-dialplans the project generates can be routed end to end in tests. Supported:
+dialplans the project generates can be routed end to end in tests:
 
-- regular expressions with ``$1``.. captures, ``${var}`` in expressions and action data;
-- ``continue="true"`` on extensions, ``break="on-true|on-false|always|never"`` on conditions,
-  nested conditions (all must match);
-- ``regex="all|any|xor"`` conditions with ``<regex field= expression=>`` children;
-- time conditions: ``wday`` (1 = Sunday, or ``mon-fri``), ``hour``, ``minute``,
-  ``minute-of-day``, ``time-of-day="08:00-17:30"``, ``mon``, ``mday``, ``year``, ``yday``,
-  ``date-time="2026-12-31 18:00~2027-01-01 08:00"`` (ranges ``a-b`` and lists ``a,b``), in the
-  switch's clock (``SwitchCore.clock``, settable in tests), optionally with ``tz="Europe/..."``;
-- ``inline="true"`` on ``set``/``export``/``unset`` actions: applied while routing, so later
-  conditions see the variable (the action is not run again afterwards).
+- extensions are tried in document order (from the one named like the destination when the
+  channel has ``auto_hunt=true``); an unknown context falls back to ``global``;
+- an extension's conditions are evaluated in order. A condition holds when its ``field``
+  matches its ``expression`` (a field holding ``$`` is expanded, any other is a caller-profile
+  field), or, without a field, when its time attributes hold (none: it always holds); a field
+  decides alone when both are there, as in FreeSWITCH. A condition that holds adds its
+  actions, one that does not its anti-actions; ``break`` (``on-false`` by default,
+  ``on-true``, ``always``, ``never``) says whether to stop there. What earlier conditions
+  added stays added even when a later one fails: only whether the hunt goes on depends on the
+  last condition evaluated (it "proceeds" when it held, or added anti-actions). A proceeding
+  extension ends the hunt unless it has ``continue="true"``. The call is routed when any
+  action was added at all;
+- ``$1``..``$N`` in an action are the captures of its condition's expression (when the
+  expression holds a parenthesis); an expression is variable-expanded before it is compiled;
+- nested ``<condition>``s (``require-nested``), ``regex="all|any|xor"`` conditions with
+  ``<regex field= expression=>`` children, ``loop`` on actions;
+- time conditions: ``wday`` (1 = Sunday, or names: ``mon-fri``), ``hour``, ``minute``,
+  ``minute-of-day``, ``time-of-day="08:00-17:30"`` (end excluded), ``mon``, ``mday``, ``year``,
+  ``yday``, ``week``, ``mweek``, ``date-time="2026-12-31 18:00~2027-01-01 08:00"``,
+  ``tz-offset`` (holds when the zone's UTC offset is that many hours), in the switch's clock
+  (``SwitchCore.clock``, settable in tests) seen in the channel's ``timezone`` variable (an IANA
+  name) or ``tod_tz_offset`` (hours), read for every condition: an inline ``set`` of it applies
+  to the conditions after it. Without either, the clock as it is (a naive clock is the
+  switch's local time);
+- ``inline="true"`` actions run while routing (later conditions see what they set) and are not
+  run again afterwards.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import math
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callcenter.sim.expand import expand_variables, needs_expansion, switch_true
 from callcenter.sim.preprocess import XmlFileError, read_xml
 
-__all__ = ["Action", "Dialplan", "DialplanError", "Extension", "expand_variables"]
+__all__ = [
+    "Action",
+    "Dialplan",
+    "DialplanError",
+    "Extension",
+    "expand_variables",
+    "time_matches",
+]
 
 DEFAULT_DIALPLAN = """<include>
   <context name="captures">
@@ -108,38 +133,44 @@ class Action:
     data: str = ""
     anti: bool = False
     inline: bool = False
+    loop: int = 1
 
 
 @dataclass
 class _Test:
-    """One ``field``/``expression`` pair (a condition's own, or a ``<regex>`` child)."""
+    """One ``field``/``expression`` pair of a ``regex=`` condition (a ``<regex>`` child)."""
 
-    field: str
+    field: str | None
     expression: str
-    regex: re.Pattern[str] | None  # None when the expression holds ${vars}: compiled per call
+    regex: re.Pattern[str] | None  # None when the expression is expanded per call
+    times: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
 class _Condition:
     field: str | None
-    expression: str | None
-    regex: re.Pattern[str] | None
+    expression: str
+    regex: re.Pattern[str] | None  # None when the expression is expanded per call
     actions: list[Action]
     anti_actions: list[Action]
     brk: str = "on-false"
     tests: list[_Test] = dataclasses.field(default_factory=list)
-    mode: str = "all"  # regex="all|any|xor" over ``tests``
+    mode: str | None = None  # the regex="all|any|xor" attribute
     times: dict[str, str] = dataclasses.field(default_factory=dict)
-    tz: str | None = None
+    children: list[_Condition] = dataclasses.field(default_factory=list)
+    require_nested: bool = True
 
 
 TIME_ATTRIBUTES = (
     "wday", "hour", "minute", "minute-of-day", "time-of-day", "mon", "mday", "year", "yday",
-    "date-time",
+    "week", "mweek", "date-time", "tz-offset",
 )  # fmt: skip
-_WDAYS = {"sun": 1, "mon": 2, "tue": 3, "wed": 4, "thu": 5, "fri": 6, "sat": 7}
+_DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 Fields = Callable[[str], str | None]
 SetVar = Callable[[str, str | None], None]
+Expand = Callable[[str], str]
+RunInline = Callable[[Action], None]
+_MAX_NESTING = 100
 
 
 @dataclass
@@ -147,6 +178,17 @@ class Extension:
     name: str
     conditions: list[_Condition]
     continue_on_match: bool = False
+
+
+@dataclass
+class _Hunt:
+    """What one dialplan hunt needs from the channel."""
+
+    fields: Fields
+    expand: Expand
+    run_inline: RunInline | None
+    now: datetime
+    found: list[Action]
 
 
 @dataclass
@@ -230,7 +272,7 @@ class Dialplan:
         name = node.get("name", "")
 
         def compiled(expression: str) -> re.Pattern[str] | None:
-            if "${" in expression:
+            if needs_expansion(expression):
                 return None
             try:
                 return re.compile(expression)
@@ -239,30 +281,34 @@ class Dialplan:
                     f"{source}: extension {name!r}: bad expression {expression!r}: {exc}"
                 ) from exc
 
-        conditions = []
-        for cond in node.iter("condition"):
-            expression = cond.get("expression")
-            tests = [
-                _Test(
-                    r.get("field", ""), r.get("expression", ""), compiled(r.get("expression", ""))
+        def times(node: ElementTree.Element) -> dict[str, str]:
+            return {k: node.get(k, "") for k in TIME_ATTRIBUTES if node.get(k) is not None}
+
+        def condition(cond: ElementTree.Element) -> _Condition:
+            expression = _expression(cond)
+            tests = []
+            for r in cond.findall("regex"):
+                regex_expression = _expression(r)
+                tests.append(
+                    _Test(r.get("field"), regex_expression, compiled(regex_expression), times(r))
                 )
-                for r in cond.findall("regex")
-            ]
-            conditions.append(
-                _Condition(
-                    cond.get("field"),
-                    expression,
-                    compiled(expression) if expression is not None else None,
-                    [_action(a) for a in cond.findall("action")],
-                    [_action(a, anti=True) for a in cond.findall("anti-action")],
-                    cond.get("break", "on-false"),
-                    tests,
-                    (cond.get("regex") or "all").lower(),
-                    {k: cond.get(k, "") for k in TIME_ATTRIBUTES if cond.get(k) is not None},
-                    cond.get("tz") or cond.get("tz-offset"),
-                )
+            mode = cond.get("regex")
+            return _Condition(
+                cond.get("field"),
+                expression,
+                compiled(expression),
+                [_action(a) for a in cond.findall("action")],
+                [_action(a, anti=True) for a in cond.findall("anti-action")],
+                _break(cond.get("break")),
+                tests,
+                mode.lower() if mode is not None else None,
+                times(cond),
+                [condition(c) for c in cond.findall("condition")],
+                switch_true(cond.get("require-nested", "true")),
             )
-        return Extension(name, conditions, node.get("continue", "false") == "true")
+
+        conditions = [condition(c) for c in node.findall("condition")]
+        return Extension(name, conditions, switch_true(node.get("continue")))
 
     def route(
         self,
@@ -271,196 +317,368 @@ class Dialplan:
         *,
         now: datetime | None = None,
         set_var: SetVar | None = None,
+        expand: Expand | None = None,
+        run_inline: RunInline | None = None,
     ) -> list[Action] | None:
-        """Actions for a call, or None when nothing matched (NO_ROUTE_DESTINATION).
+        """The actions a call runs, or None when it has no route (NO_ROUTE_DESTINATION).
 
-        ``now`` is the time the time conditions see; ``set_var`` applies inline actions.
+        ``fields``: a caller-profile field or channel variable by name; ``expand``: variable
+        expansion in the channel (default: ``${name}`` from ``fields``); ``now``: the time the
+        time conditions see; ``run_inline`` runs an ``inline="true"`` action (default: ``set``,
+        ``export`` and ``unset`` through ``set_var``).
         """
         extensions = self.contexts.get(context)
+        if extensions is None:
+            extensions = self.contexts.get("global")
         if not extensions:
             return None
-        found: list[Action] = []
-        matched_any = False
-        for ext in extensions:
-            actions, matched = self._match(ext, fields, now or datetime.now(), set_var)
-            found.extend(actions)
-            if matched:
-                matched_any = True
-                if not ext.continue_on_match:
-                    break
-        # Like mod_dialplan_xml, a call is routed as soon as any action (anti-actions too) was
-        # collected, even if no extension matched outright.
-        return found if matched_any or found else None
+        if expand is None:
+            expand = _plain_expander(fields)
+        if run_inline is None and set_var is not None:
+            run_inline = _inline_setter(expand, set_var)
+        hunt = _Hunt(fields, expand, run_inline, now or datetime.now(), [])
+        start = 0
+        if switch_true(fields("auto_hunt")):
+            destination = fields("destination_number")
+            start = next((i for i, e in enumerate(extensions) if e.name == destination), 0)
+        for ext in extensions[start:]:
+            proceed = _parse(ext.conditions, hunt, 0, True)
+            if proceed and not ext.continue_on_match:
+                break
+        return hunt.found or None
 
-    @staticmethod
-    def _match(
-        ext: Extension, fields: Fields, now: datetime, set_var: SetVar | None
-    ) -> tuple[list[Action], bool]:
-        actions: list[Action] = []
-        all_true = True
-        for cond in ext.conditions:
-            ok, captures = _evaluate(cond, fields, now)
-            if ok:
-                for action in cond.actions:
-                    action = _substitute(action, captures)
-                    if action.inline and set_var is not None:
-                        _run_inline(action, fields, set_var)
-                    else:
-                        actions.append(action)
-            else:
-                all_true = False
-                actions.extend(cond.anti_actions)
-            if (ok and cond.brk == "on-true") or (not ok and cond.brk == "on-false"):
-                break
-            if cond.brk == "always":
-                break
-        return (actions if all_true or any(a.anti for a in actions) else []), all_true
+
+def _break(value: str | None) -> str:
+    """The ``break`` attribute; a missing or unknown one is ``on-false``."""
+    text = (value or "").lower()
+    return text if text in ("on-true", "on-false", "always", "never") else "on-false"
+
+
+def _expression(node: ElementTree.Element) -> str:
+    child = node.find("expression")
+    if child is not None:
+        return child.text or ""
+    return node.get("expression", "")
 
 
 def _action(node: ElementTree.Element, anti: bool = False) -> Action:
+    text = node.text or ""
+    loop = node.get("loop")
     return Action(
         node.get("application", ""),
-        node.get("data", ""),
+        text if text.strip() else node.get("data", ""),
         anti=anti,
-        inline=node.get("inline", "false").lower() == "true",
+        inline=switch_true(node.get("inline")),
+        loop=_atoi(loop) if loop is not None else 1,
     )
 
 
-def _search(test: _Test, fields: Fields) -> re.Match[str] | None:
-    regex = test.regex
+def _plain_expander(fields: Fields) -> Expand:
+    return lambda text: expand_variables(text, fields)
+
+
+def _inline_setter(expand: Expand, set_var: SetVar) -> RunInline:
+    def run(action: Action) -> None:
+        data = expand(action.data)
+        app = action.application.lower()
+        if app == "set":  # set expands its value once more; export does not
+            name, value = split_assignment(data)
+            set_var(name, expand(value) if value else None)
+        elif app == "export":
+            name, _, value = data.partition("=")
+            set_var(name.strip().removeprefix("nolocal:"), value or None)
+        elif app == "unset":
+            set_var(data.strip(), None)
+
+    return run
+
+
+def split_assignment(data: str) -> tuple[str, str]:
+    """``name=value`` as ``set`` reads it (``name,value`` when there is no ``=``)."""
+    sep = "=" if "=" in data else ","
+    name, _, value = data.partition(sep)
+    return name.strip(), value
+
+
+# -- one extension: mod_dialplan_xml's parse_exten ------------------------------------------------
+
+
+def _field_data(name: str, hunt: _Hunt) -> str:
+    if "$" in name:
+        return hunt.expand(name)
+    return hunt.fields(name) or ""
+
+
+def _search(
+    regex: re.Pattern[str] | None, expression: str, data: str, hunt: _Hunt
+) -> tuple[re.Match[str] | None, str]:
+    """The expression (expanded) matched against the field's data: (match, expression)."""
     if regex is None:
+        expression = hunt.expand(expression)
         try:
-            regex = re.compile(expand_variables(test.expression, fields))
+            regex = re.compile(expression)
         except re.error:
-            return None
-    value = fields(test.field)
-    if test.field.startswith("${"):
-        value = expand_variables(test.field, fields)
-    return regex.search(value or "")
+            return None, expression
+    return regex.search(data), expression
 
 
-def _evaluate(cond: _Condition, fields: Fields, now: datetime) -> tuple[bool, tuple[str, ...]]:
-    """Whether a condition holds, and the captures of its (last matching) expression."""
-    captures: tuple[str, ...] = ()
-    ok = True
-    if cond.times:
-        ok = _time_matches(cond.times, now, cond.tz)
-    if cond.field is not None and cond.expression is not None:
-        match = _search(_Test(cond.field, cond.expression, cond.regex), fields)
-        ok = ok and match is not None
-        if match is not None:
-            captures = tuple(g or "" for g in match.groups())
-    if cond.tests:
-        results = []
-        for test in cond.tests:
-            match = _search(test, fields)
-            results.append(match is not None)
-            if match is not None:
-                captures = tuple(g or "" for g in match.groups())
-        if cond.mode == "any":
-            ok = ok and any(results)
-        elif cond.mode == "xor":
-            ok = ok and sum(results) == 1
+def _time_check(times: dict[str, str], hunt: _Hunt) -> int:
+    """switch_xml_std_datetime_check: -1 without time attributes, else 1 or 0; the channel's
+    ``tod_tz_offset`` / ``timezone`` are read anew for every condition."""
+    if not times:
+        return -1
+    offset = hunt.fields("tod_tz_offset")
+    hours = _atoi(offset) if offset and re.fullmatch(r"[+-]?\d+", offset.strip()) else None
+    return 1 if time_matches(times, hunt.now, hunt.fields("timezone"), hours) else 0
+
+
+def _parse(conditions: list[_Condition], hunt: _Hunt, depth: int, require_nested: bool) -> int:
+    proceed = 0
+    for cond in conditions:
+        time_match = _time_check(cond.times, hunt)
+        anti = True
+        if time_match == 1:
+            anti = False
+            proceed = 1
+        elif time_match == 0:
+            proceed = 0
+        match: re.Match[str] | None = None
+        substitute = False
+        if cond.mode is not None:
+            ok, proceed, match, substitute = _regex_tests(cond, hunt, proceed)
+            if ok:
+                anti = False
         else:
-            ok = ok and all(results)
-    return ok, captures
+            if cond.field is not None:
+                data = _field_data(cond.field, hunt)
+                match, expression = _search(cond.regex, cond.expression, data, hunt)
+                proceed = 1 if match is not None else 0
+                if match is not None:
+                    anti = False
+                substitute = "(" in expression
+            elif time_match == -1:
+                anti = False
+                proceed = 1
+        if anti:
+            for action in cond.anti_actions:
+                _add(action, hunt)
+                proceed = 1
+        else:
+            for action in cond.actions:
+                _add(_substituted(action, match) if substitute else action, hunt)
+        if (
+            (not anti and cond.brk == "on-true")
+            or (anti and cond.brk == "on-false")
+            or cond.brk == "always"
+        ):
+            break
+        if proceed and cond.children:
+            if depth >= _MAX_NESTING:
+                return 0
+            proceed = _parse(cond.children, hunt, depth + 1, cond.require_nested)
+            if not proceed:
+                if cond.brk == "never":
+                    continue
+                break
+    if depth and not require_nested:
+        proceed = 1
+    return proceed
 
 
-def _run_inline(action: Action, fields: Fields, set_var: SetVar) -> None:
-    data = expand_variables(action.data, fields)
-    app = action.application.lower()
-    if app in ("set", "export"):
-        name, _, value = data.partition("=")
-        set_var(name.strip().removeprefix("nolocal:"), value)
-    elif app == "unset":
-        set_var(data.strip(), None)
+def _regex_tests(
+    cond: _Condition, hunt: _Hunt, proceed: int
+) -> tuple[bool, int, re.Match[str] | None, bool]:
+    """A ``regex="all|any|xor"`` condition: (holds, proceed, the captures' match, substitute)."""
+    every = cond.mode == "all"
+    xor = cond.mode == "xor"
+    passed = failed = 0
+    saved: re.Match[str] | None = None
+    saved_any = False
+    for test in cond.tests:
+        time_match = _time_check(test.times, hunt)
+        if test.field is not None:
+            data = _field_data(test.field, hunt)
+            match, expression = _search(test.regex, test.expression, data, hunt)
+            proceed = 1 if match is not None else 0
+            if match is not None:
+                passed += 1
+                if not every and not xor:
+                    break
+            else:
+                failed += 1
+                if every and not xor:
+                    break
+            if "(" in expression:
+                saved, saved_any = match, True
+        elif time_match in (-1, 1):
+            passed += 1
+            proceed = 1
+            if not every and not xor:
+                break
+        else:
+            failed += 1
+            if every:
+                break
+    if saved_any:
+        proceed = 1 if saved is not None else 0
+    holds = passed == 1 if xor else (every and not failed) or (not every and passed > 0)
+    return holds, proceed, saved, saved_any
 
 
-def _in_ranges(value: int, spec: str, names: Mapping[str, int] | None = None) -> bool:
-    """``1-5``, ``1,3,7``, ``mon-fri`` (FreeSWITCH's ranges for time conditions)."""
+def _add(action: Action, hunt: _Hunt) -> None:
+    for _ in range(max(action.loop, 0)):
+        if action.inline:
+            if hunt.run_inline is not None:
+                hunt.run_inline(action)
+        else:
+            hunt.found.append(action)
 
-    def number(text: str) -> int:
-        text = text.strip().lower()
-        if names and text[:3] in names:
-            return names[text[:3]]
-        return int(text)
 
-    for part in spec.split(","):
-        if not part.strip():
-            continue
+def _substituted(action: Action, match: re.Match[str] | None) -> Action:
+    """switch_perform_substitution: ``$N`` is capture N (empty when there is none)."""
+    if "$" not in action.data:
+        return action
+
+    def repl(m: re.Match[str]) -> str:
+        index = int(m.group(1))
+        if match is None or index > (match.re.groups or 0):
+            return ""
+        return match.group(index) or ""
+
+    return replace(action, data=re.sub(r"\$(\d+)", repl, action.data))
+
+
+# -- time conditions: switch_xml_std_datetime_check -----------------------------------------------
+
+
+def _zone_time(now: datetime, zone: str | None, offset_hours: int | None) -> datetime:
+    """The clock seen in a fixed UTC offset, or in an IANA zone; else as it is."""
+    if offset_hours is not None:
+        aware = now if now.tzinfo is not None else now.astimezone()
+        return aware.astimezone(timezone(timedelta(hours=offset_hours)))
+    if zone:
         try:
-            low, sep, high = part.partition("-")
-            first = number(low)
-            last = number(high) if sep else first
-        except ValueError:
-            continue
-        if first <= last and first <= value <= last:
-            return True
-        if first > last and (value >= first or value <= last):  # wraps: fri-mon, 22-6
-            return True
-    return False
+            tz = ZoneInfo(zone.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            return now
+        aware = now if now.tzinfo is not None else now.astimezone()
+        return aware.astimezone(tz)
+    return now
 
 
-def _seconds(text: str) -> int:
-    parts = [int(p) for p in text.strip().split(":")] + [0, 0]
-    return parts[0] * 3600 + parts[1] * 60 + parts[2]
-
-
-def _time_matches(times: dict[str, str], now: datetime, tz: str | None) -> bool:
-    if tz:
-        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
-            now = now.astimezone(ZoneInfo(tz))
-    wday = (now.isoweekday() % 7) + 1  # FreeSWITCH: 1 = Sunday
-    values = {
-        "wday": wday,
-        "hour": now.hour,
-        "minute": now.minute,
-        "minute-of-day": now.hour * 60 + now.minute + 1,
-        "mon": now.month,
-        "mday": now.day,
-        "year": now.year,
-        "yday": now.timetuple().tm_yday,
+def time_matches(
+    times: dict[str, str],
+    now: datetime,
+    zone: str | None = None,
+    offset_hours: int | None = None,
+) -> bool:
+    """Whether ``now`` (seen in ``zone`` or at ``offset_hours``) satisfies every attribute."""
+    local = _zone_time(now, zone, offset_hours)
+    utc_offset = (local if local.tzinfo is not None else local.astimezone()).utcoffset()
+    offset_now = int(utc_offset.total_seconds() // 3600) if utc_offset is not None else 0
+    wday = (local.isoweekday() % 7) + 1  # FreeSWITCH: 1 = Sunday
+    yday = local.timetuple().tm_yday
+    first_dow = (7 - (local.day - wday) % 7) % 7
+    numbers = {
+        "year": local.year,
+        "yday": yday,
+        "mon": local.month,
+        "mday": local.day,
+        "week": (yday - 1) // 7 + 1,
+        "mweek": math.ceil((local.day + first_dow) / 7.0),
+        "hour": local.hour,
+        "minute": local.minute,
+        "minute-of-day": local.hour * 60 + local.minute + 1,
     }
     for name, spec in times.items():
-        if name == "time-of-day":
-            second = now.hour * 3600 + now.minute * 60 + now.second
-            windows = [w.partition("-") for w in spec.split(",")]
-            if not any(
-                _seconds(a) <= second <= _seconds(b) if b else second == _seconds(a)
-                for a, _, b in windows
-            ):
+        if name == "tz-offset":
+            if re.fullmatch(r"\s*[+-]?\d+\s*", spec) and _atoi(spec) != offset_now:
+                return False
+        elif name == "time-of-day":
+            if not _tod_cmp(spec, local.hour * 3600 + local.minute * 60 + local.second):
                 return False
         elif name == "date-time":
-            first, _, last = spec.partition("~")
-            try:
-                start = datetime.fromisoformat(first.strip())
-                end = datetime.fromisoformat(last.strip())
-            except ValueError:
+            if not _fulldate_cmp(spec, local):
                 return False
-            if not start <= now.replace(tzinfo=None) <= end:
+        elif name == "wday":
+            if not _dow_cmp(spec, wday):
                 return False
-        elif not _in_ranges(values[name], spec, _WDAYS if name == "wday" else None):
+        elif not _number_cmp(spec, numbers[name]):
             return False
     return True
 
 
-def _substitute(action: Action, captures: tuple[str, ...]) -> Action:
-    if "$" not in action.data or not captures:
-        return action
-
-    def repl(m: re.Match[str]) -> str:
-        index = int(m.group(1)) - 1
-        return captures[index] if 0 <= index < len(captures) else ""
-
-    return Action(action.application, re.sub(r"\$(\d)", repl, action.data), action.anti)
+def _atoi(text: str) -> int:
+    match = re.match(r"\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else 0
 
 
-_VAR = re.compile(r"\$\{([^}]+)\}")
+def _number_cmp(spec: str, value: int) -> bool:
+    """switch_number_cmp: ``a-b`` (a range), else ``a,b,c`` (a list), else one number."""
+    if "-" in spec:
+        low, _, high = spec.partition("-")
+        return _atoi(low) <= value <= _atoi(high)
+    return any(_atoi(part) == value for part in spec.split(",")) if spec else value == 0
 
 
-def expand_variables(text: str, lookup: Mapping[str, str] | Callable[[str], str | None]) -> str:
-    """``${name}`` from the channel (or globals); unknown names expand to empty."""
-    if "${" not in text:
-        return text
-    get = lookup.get if isinstance(lookup, Mapping) else lookup
-    return _VAR.sub(lambda m: get(m.group(1)) or "", text)
+def _dow_cmp(spec: str, value: int) -> bool:
+    """switch_dow_cmp: days 1-7 (1 = Sunday) or their names, ranges ``a-b``, lists ``a,b``."""
+    prev: int | None = None
+    range_start: int | None = None
+    p = 0
+    while p < len(spec):
+        char = spec[p]
+        if char == ",":
+            prev = None
+            p += 1
+            continue
+        if char == "-":
+            range_start = prev
+            p += 1
+            continue
+        if "1" <= char <= "7":
+            day = int(char)
+            p += 1
+        elif spec[p : p + 3].lower() in _DOW:
+            day = _DOW.index(spec[p : p + 3].lower()) + 1
+            p += 3
+        else:
+            return False  # a parse error ends the check
+        if range_start is not None:
+            if range_start <= value <= day:
+                return True
+            range_start = None
+        elif value == day:
+            return True
+        prev = day
+    return False
+
+
+def _clock_seconds(text: str) -> int | None:
+    parts = text.strip().split(":")
+    if len(parts) < 2:
+        return None
+    numbers = [_atoi(p) for p in parts[:3]] + [0]
+    return numbers[0] * 3600 + numbers[1] * 60 + numbers[2]
+
+
+def _tod_cmp(spec: str, value: int) -> bool:
+    """switch_tod_cmp: ``hh:mm[:ss]-hh:mm[:ss]``, start included, end excluded (no wrap past
+    midnight); ``,`` separates ranges."""
+    for part in spec.split(","):
+        first, sep, last = part.partition("-")
+        start, end = _clock_seconds(first), _clock_seconds(last)
+        if sep and start is not None and end is not None and start <= value < end:
+            return True
+    return False
+
+
+def _fulldate_cmp(spec: str, local: datetime) -> bool:
+    """switch_fulldate_cmp: ``YYYY-MM-DD hh:mm[:ss]~YYYY-MM-DD hh:mm[:ss]``, both included."""
+    first, _, last = spec.partition("~")
+    try:
+        start = datetime.fromisoformat(first.strip())
+        end = datetime.fromisoformat(last.strip())
+    except ValueError:
+        return False
+    return start <= local.replace(tzinfo=None) <= end

@@ -13,9 +13,10 @@ the others), and every entry whose ``digits`` match runs:
 
 Wrong digits play ``invalid-sound`` and count as a failure, silence as a timeout; at
 ``max-failures`` (``max-timeouts``) the menu runs ``exec-on-max-failures``
-(``exec-on-max-timeouts``) if set and ends. Leaving the top menu plays ``exit-sound`` unless the
-channel was transferred or hung up. The dialplan then goes on with its next action. Each menu
-fires CUSTOM ``menu::enter`` / ``menu::exit`` (``Menu-Name``) around the time it runs.
+(``exec-on-max-timeouts``; its arguments expanded twice, as switch_ivr_menu.c does) if set and
+ends. Leaving the top menu plays ``exit-sound`` unless the channel was transferred or hung up.
+The dialplan then goes on with its next action. Each menu fires CUSTOM ``menu::enter`` /
+``menu::exit`` (``Menu-Name``) around the time it runs.
 """
 
 from __future__ import annotations
@@ -85,15 +86,19 @@ async def _collect(core: SwitchCore, ch: Channel, menu: IvrMenu, greeting: str) 
     return first + rest
 
 
-async def _exec(core: SwitchCore, ch: Channel, command: str) -> bool:
-    """Run ``app args`` on the channel; False when there is no such application."""
+async def _exec(core: SwitchCore, ch: Channel, command: str, *, expand: bool = False) -> bool:
+    """Run ``app args`` on the channel; False when there is no such application.
+    ``expand``: the arguments are expanded once before the application runner expands them
+    (switch_ivr_menu.c's exec_app, for ``exec-on-max-*``; ``menu-exec-app`` runs them as they
+    are)."""
     app, _, arg = command.strip().partition(" ")
     if not app:
         return True
     if app.lower() not in core.apps:
         log.warning("sim_ivr_unknown_app uuid=%s app=%s", ch.uuid, app)
         return False
-    await core.execute(ch, app, arg.strip())
+    arg = arg.strip()
+    await core.execute(ch, app, core.expand(ch, arg) if expand else arg)
     return True
 
 
@@ -130,11 +135,11 @@ async def _rounds(core: SwitchCore, ch: Channel, menu: IvrMenu, stack: _Stack) -
             return GONE
         if failures >= menu.max_failures:
             if menu.exec_on_max_failures:
-                await _exec(core, ch, menu.exec_on_max_failures)
+                await _exec(core, ch, menu.exec_on_max_failures, expand=True)
             return SUCCESS
         if timeouts >= menu.max_timeouts:
             if menu.exec_on_max_timeouts:
-                await _exec(core, ch, menu.exec_on_max_timeouts)
+                await _exec(core, ch, menu.exec_on_max_timeouts, expand=True)
             return SUCCESS
         greeting = menu.greet_long if first or not menu.greet_short else menu.greet_short
         first = False

@@ -1,21 +1,27 @@
 """Applications the generated dialplans use besides the basic ones in ``apps``:
 
-- ``voicemail <profile> <domain> <id>`` (mod_voicemail, leaving a message): answer, greeting,
-  beep, record until the caller hangs up, presses ``#`` or the maximum length; the message is a
-  WAV under ``<recordings_dir>/voicemail/<domain>/<id>/msg_<uuid>.wav``, announced by a CUSTOM
+- ``voicemail <profile> <domain> <id>`` (mod_voicemail, leaving a message): answer, greeting
+  (the channel's ``voicemail_greeting_path``, else the default one), beep, record until the
+  caller hangs up, presses ``#`` or the maximum length; the message is a WAV under
+  ``<recordings_dir>/voicemail/<domain>/<id>/msg_<uuid>.wav``, announced by a CUSTOM
   ``vm::maintenance`` event (``VM-Action: leave-message``) and a MESSAGE_WAITING event;
 - ``respond <code> [reason]`` (a SIP final response before answer: the call ends with the cause
   mod_sofia maps the code to; 180/183/200 ring, pre-answer, answer);
 - ``limit <backend> <realm> <resource> [<max>[/<interval>]] [<dest> [<dialplan> [<context>]]]``
   (mod_dptools + mod_hash): counts the channels holding a resource; one too many is transferred
   to ``dest`` (default ``limit_exceeded`` in the current context) or, for ``!CAUSE``, hung up.
-  A channel's hold ends when it hangs up.
+  A channel's hold ends when it hangs up, or is transferred (unless ``limit_ignore_transfer``);
+- ``limit_execute <backend> <realm> <resource> <max>[/<interval>] <app> <data>``: the same
+  count, held only while ``app`` runs; a full resource skips the application;
+- ``db insert/<realm>/<key>/<value>``, ``db delete/<realm>/<key>`` (mod_db; the ``db`` api reads
+  it back: ``${db(select/<realm>/<key>)}``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid as uuidlib
 from pathlib import Path
@@ -23,10 +29,18 @@ from pathlib import Path
 from callcenter.sim.apps import play_file
 from callcenter.sim.causes import normalize_cause
 from callcenter.sim.channel import Channel
+from callcenter.sim.expand import switch_true
 from callcenter.sim.recording import write_mono_wav
 from callcenter.sim.switch import AppFunc, Interrupt, SwitchCore
 
-__all__ = ["NODE_APPS", "SIP_CAUSES", "sip_cause"]
+__all__ = [
+    "NODE_APPS",
+    "SIP_CAUSES",
+    "db_command",
+    "release_limit",
+    "sip_cause",
+    "take_limit",
+]
 
 log = logging.getLogger("callcenter.sim")
 
@@ -88,51 +102,162 @@ async def _respond(core: SwitchCore, ch: Channel, data: str) -> str | None:
     return None
 
 
-# -- limit ----------------------------------------------------------------------------------------
+# -- limit, limit_execute ------------------------------------------------------------------------
 
 
-def _release(core: SwitchCore, ch: Channel) -> None:
-    for key in ch.extra.pop("limits", []):
-        left = core.limits.get(key, 0) - 1
-        if left > 0:
-            core.limits[key] = left
-        else:
-            core.limits.pop(key, None)
+def _limit_max(text: str) -> int:
+    """``<max>[/<interval>]``: ``-...`` is no maximum (-1); otherwise atoi, at least 0."""
+    if text.startswith("-"):
+        return -1
+    match = re.match(r"\s*\d+", text.partition("/")[0])
+    return int(match.group(0)) if match else 0
 
 
-async def _limit(core: SwitchCore, ch: Channel, data: str) -> str | None:
-    args = data.split()
-    if len(args) < 3:
-        log.warning("sim_limit_usage uuid=%s data=%s", ch.uuid, data)
-        return None
-    backend, realm, resource = args[:3]
-    maximum = args[3].partition("/")[0] if len(args) > 3 else "-1"
-    limit = int(maximum) if maximum.lstrip("-").isdigit() else -1
+def take_limit(
+    core: SwitchCore, ch: Channel, backend: str, realm: str, resource: str, maximum: int
+) -> bool:
+    """switch_limit_incr: count the channel on the resource, unless that makes more than
+    ``maximum`` (-1: no maximum). The count is the switch's (``limit_usage``); the channel
+    gives it back when it hangs up, or when ``release_limit`` says so."""
     key = f"{backend}/{realm}/{resource}"
     usage = core.limits.get(key, 0)
-    if limit >= 0 and usage + 1 > limit:
-        destination = args[4] if len(args) > 4 else "limit_exceeded"
-        log.info("sim_limit_exceeded uuid=%s resource=%s max=%d", ch.uuid, key, limit)
-        if destination.startswith("!"):
-            core.hangup(ch, normalize_cause(destination[1:], "NORMAL_CLEARING"))
-        else:
-            core.transfer(ch, destination, args[6] if len(args) > 6 else ch.context)
-        return None
+    if maximum >= 0 and usage + 1 > maximum:
+        log.info("sim_limit_exceeded uuid=%s resource=%s max=%d", ch.uuid, key, maximum)
+        return False
     core.limits[key] = usage + 1
     held: list[str] = ch.extra.setdefault("limits", [])
-    if not held:
-        core.spawn(_release_on_hangup(core, ch))
     held.append(key)
+    if not ch.extra.get("limit_watch"):
+        ch.extra["limit_watch"] = True
+        core.spawn(_release_on_hangup(core, ch))
+    if ch.extra.get("limit_on_routing") is None:
+        # switch_limit's state handler: a transfer (back to CS_ROUTING) gives every place
+        # back, unless limit_ignore_transfer is true.
+        def hook() -> None:
+            _release_on_transfer(core, ch)
+
+        ch.extra["limit_on_routing"] = hook
+        ch.on_routing.append(hook)
     ch.variables["limit_usage"] = str(usage + 1)
     ch.variables[f"limit_usage_{realm}_{resource}"] = str(usage + 1)
-    return None
+    return True
+
+
+def _give_back(core: SwitchCore, key: str) -> None:
+    left = core.limits.get(key, 0) - 1
+    if left > 0:
+        core.limits[key] = left
+    else:
+        core.limits.pop(key, None)
+
+
+def release_limit(core: SwitchCore, ch: Channel, backend: str, realm: str, resource: str) -> None:
+    """switch_limit_release: the channel no longer counts on the resource."""
+    key = f"{backend}/{realm}/{resource}"
+    held: list[str] = ch.extra.get("limits", [])
+    if key in held:
+        held.remove(key)
+        _give_back(core, key)
+
+
+def _release_on_transfer(core: SwitchCore, ch: Channel) -> None:
+    if switch_true(ch.get_var("limit_ignore_transfer")):
+        return
+    for key in ch.extra.pop("limits", []):
+        _give_back(core, key)
+    hook = ch.extra.pop("limit_on_routing", None)
+    if hook in ch.on_routing:
+        ch.on_routing.remove(hook)
 
 
 async def _release_on_hangup(core: SwitchCore, ch: Channel) -> None:
     try:
         await ch.hangup_event.wait()
     finally:
-        _release(core, ch)
+        for key in ch.extra.pop("limits", []):
+            _give_back(core, key)
+
+
+async def _limit(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    args = data.split(None, 6)
+    if len(args) < 3:
+        log.warning("sim_limit_usage uuid=%s data=%s", ch.uuid, data)
+        return None
+    backend, realm, resource = args[:3]
+    maximum = _limit_max(args[3]) if len(args) > 3 else -1
+    if take_limit(core, ch, backend, realm, resource, maximum):
+        return None
+    destination = args[4] if len(args) > 4 else "limit_exceeded"
+    if destination.startswith("!"):
+        core.hangup(ch, normalize_cause(destination[1:], "NORMAL_CLEARING"))
+    else:
+        core.transfer(ch, destination, args[6] if len(args) > 6 else ch.context)
+    return None
+
+
+async def _limit_execute(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    """``limit_execute <backend> <realm> <resource> <max>[/<interval>] <app> <data>``: when
+    the resource has room, count the channel on it, run the application (its data expanded
+    again, as switch_core_session_execute_application does), and give the place back when
+    the application returns; when it is full, nothing runs and the dialplan goes on."""
+    args = data.split(None, 5)
+    if len(args) < 6:
+        log.warning("sim_limit_execute_usage uuid=%s data=%s", ch.uuid, data)
+        return None
+    backend, realm, resource, maximum, app, app_data = args
+    if not take_limit(core, ch, backend, realm, resource, _limit_max(maximum)):
+        return None
+    try:
+        await core.execute(ch, app, app_data)
+    finally:
+        # Only a channel still executing gives the place back here; a transferred one gives
+        # it back when it is routed again, a hanging-up one when it hangs up.
+        if ch.is_up and ch.extra.get("next") is None:
+            release_limit(core, ch, backend, realm, resource)
+    return None
+
+
+# -- db (mod_db) ----------------------------------------------------------------------------------
+
+
+def db_command(core: SwitchCore, data: str) -> str:
+    """mod_db's ``db`` api: ``insert/<realm>/<key>/<value>`` and ``delete/<realm>/<key>``
+    (``+OK``), ``select/<realm>/<key>`` (the value, empty when there is none),
+    ``exists/<realm>/<key>`` (``true``/``false``); anything else ``!err!``. The data is the
+    switch's, in memory (FreeSWITCH keeps it in a database, across restarts)."""
+    argv = data.split("/", 3) if data else []
+    command = argv[0].lower() if argv else ""
+    if command == "insert" and len(argv) == 4:
+        core.db.setdefault(argv[1], {})[argv[2]] = argv[3]
+        return "+OK"
+    if command == "delete" and len(argv) >= 2:
+        realm = core.db.get(argv[1], {})
+        realm.pop(argv[2] if len(argv) > 2 else "", None)
+        return "+OK"
+    if command == "select" and len(argv) >= 3:
+        return core.db.get(argv[1], {}).get(argv[2], "")
+    if command == "exists" and len(argv) >= 3:
+        return "true" if argv[2] in core.db.get(argv[1], {}) else "false"
+    return "!err!"
+
+
+def db_now(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    """The ``db`` application: ``insert/<realm>/<key>/<value>``, ``delete/<realm>/<key>``."""
+    argv = data.split("/", 3) if data else []
+    command = argv[0].lower() if argv else ""
+    if (
+        len(argv) < 3
+        or command not in ("insert", "delete")
+        or (command == "insert" and len(argv) < 4)
+    ):
+        log.warning("sim_db_usage uuid=%s data=%s", ch.uuid, data)
+        return None
+    db_command(core, data)
+    return None
+
+
+async def _db(core: SwitchCore, ch: Channel, data: str) -> str | None:
+    return db_now(core, ch, data)
 
 
 # -- voicemail ------------------------------------------------------------------------------------
@@ -216,9 +341,14 @@ async def _voicemail(core: SwitchCore, ch: Channel, data: str) -> str | None:
         return None
     await core.answer(ch)
     try:
-        # The default greeting ("the person at extension ... is not available"); # skips it.
-        await _play(core, ch, "voicemail/vm-person.wav", stop_on="#")
-        await _play(core, ch, "voicemail/vm-not_available.wav", stop_on="#")
+        # The channel's voicemail_greeting_path, else the default greeting ("the person at
+        # extension ... is not available"); # skips it.
+        greeting = ch.get_var("voicemail_greeting_path")
+        if greeting:
+            await _play(core, ch, greeting, stop_on="#")
+        else:
+            await _play(core, ch, "voicemail/vm-person.wav", stop_on="#")
+            await _play(core, ch, "voicemail/vm-not_available.wav", stop_on="#")
         while True:
             await _play(core, ch, VM_BEEP)
             msg = str(uuidlib.uuid4())
@@ -241,4 +371,6 @@ NODE_APPS: dict[str, AppFunc] = {
     "voicemail": _voicemail,
     "respond": _respond,
     "limit": _limit,
+    "limit_execute": _limit_execute,
+    "db": _db,
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 
 from callcenter.sim.causes import normalize_cause
@@ -56,9 +57,14 @@ async def originate_leg(
     if a_leg is not None:
         for key, value in a_leg.extra.get("exported", {}).items():
             variables.setdefault(key, value)
-    if timeout is None:
-        timeout = _float(variables.get("leg_timeout")) or _float(variables.get("originate_timeout"))
-    timeout = timeout or DEFAULT_TIMEOUT
+    # switch_ivr_originate: the leg's own leg_timeout, else {originate_timeout=}, else the
+    # caller's limit (a bridge's call_timeout, the api's timeout), else 60 s.
+    timeout = (
+        _seconds(variables.get("leg_timeout"))
+        or _seconds(variables.get("originate_timeout"))
+        or timeout
+        or DEFAULT_TIMEOUT
+    )
     cid_num = (
         variables.get("origination_caller_id_number")
         or caller_number
@@ -158,11 +164,10 @@ async def originate_leg(
     return await _ring(core, b, behavior, timeout, a_leg)
 
 
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
+def _seconds(text: str | None) -> float | None:
+    """A positive number of seconds (atoi, as FreeSWITCH reads them), else None."""
+    match = re.match(r"\s*\d+", text or "")
+    return float(match.group(0)) if match and int(match.group(0)) > 0 else None
 
 
 def core_phone(core: SwitchCore, ext: str, domain: str) -> object | None:

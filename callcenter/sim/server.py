@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from callcenter.sim.api import VERSION, ApiCommands, uptime_text
-from callcenter.sim.apps import APPS
+from callcenter.sim.apps import APPS, INLINE_APPS
 from callcenter.sim.channel import Channel, PrivateCommand
 from callcenter.sim.conf import NodeConfig, load_node_config
 from callcenter.sim.dialplan import Dialplan, DialplanError
@@ -85,6 +85,7 @@ class SimSwitch:
         self.core.apps.update(IVR_APPS)
         self.core.apps.update(IVR_MENU_APPS)
         self.core.apps.update(NODE_APPS)
+        self.core.inline_apps.update(INLINE_APPS)
         self.core.owner = self
         self.phones = Phones(self.core)
         self.far_ends = FarEnds()
@@ -92,6 +93,7 @@ class SimSwitch:
         self.core.phones = self.phones
         self.core.far_ends = self.far_ends
         self.api = ApiCommands(self)
+        self.core.api_call = self.api.call_now
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._port = 0

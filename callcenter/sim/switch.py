@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 from callcenter.sim.causes import normalize_cause
 from callcenter.sim.channel import EXTENDED_EVENTS, PCMU, Channel, PrivateCommand
 from callcenter.sim.conf import Directory, Gateway, IvrMenu
-from callcenter.sim.dialplan import Action, Dialplan, expand_variables
+from callcenter.sim.dialplan import Action, Dialplan
 from callcenter.sim.events import SimEvent, SwitchIdentity, standard_headers
+from callcenter.sim.expand import expand_variables
 from callcenter.sim.recording import write_stereo_wav
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ class OriginateResult:
 
 
 AppFunc = Callable[["SwitchCore", Channel, str], Awaitable[str | None]]
+InlineFunc = Callable[["SwitchCore", Channel, str], str | None]
+"""An application that can also run while the dialplan is hunted (``inline="true"``)."""
+ApiFunc = Callable[[str, str, Channel | None], str | None]
+"""Runs an api for a variable expansion (``${name(args)}``): its output, None if unknown."""
 
 
 class SwitchCore:
@@ -144,6 +149,11 @@ class SwitchCore:
         self.peak_sessions = 0
         self.started = time.time()
         self.apps: dict[str, AppFunc] = {}
+        self.inline_apps: dict[str, InlineFunc] = {}
+        # What ``${api(args)}`` in an expansion runs (SimSwitch sets its api commands).
+        self.api_call: ApiFunc | None = None
+        # mod_db's data (the ``db`` application and api): realm -> key -> value.
+        self.db: dict[str, dict[str, str]] = {}
         # Set by SimSwitch: the endpoints that dialed legs reach, and the switch itself (for
         # the outbound ``socket`` application, which opens a listener).
         self.owner: SimSwitch | None = None
@@ -403,6 +413,32 @@ class SwitchCore:
         ch.extra["program"] = list(actions)
         ch.task = asyncio.ensure_future(self._run_channel(ch))
 
+    def expand(self, ch: Channel | None, text: str) -> str:
+        """``switch_channel_expand_variables``: ``${var}`` from the channel (its variables, its
+        caller profile, then the globals), ``$${var}`` from the globals, ``${api(args)}`` runs
+        the api (see ``callcenter.sim.expand``)."""
+
+        def variable(name: str) -> str | None:
+            return ch.get_var(name) if ch is not None else None
+
+        def api(name: str, args: str) -> str | None:
+            return self.api_call(name, args, ch) if self.api_call is not None else None
+
+        return expand_variables(text, variable, global_lookup=self.global_vars, api=api)
+
+    def run_inline(self, ch: Channel, action: Action) -> None:
+        """An ``inline="true"`` action, run while the dialplan is hunted (mod_dialplan_xml's
+        exec_app): its data expanded, CHANNEL_EXECUTE / _COMPLETE around it. Only applications
+        FreeSWITCH flags for routing (set, export, unset...) can; others are skipped."""
+        func = self.inline_apps.get(action.application.lower())
+        if func is None:
+            log.warning("sim_app_not_inline uuid=%s app=%s", ch.uuid, action.application)
+            return
+        data = self.expand(ch, action.data)
+        extra, outer = self._app_started(ch, action.application, data, str(uuidlib.uuid4()))
+        response = func(self, ch, data)
+        self._app_finished(ch, extra, response, outer)
+
     def route_dialplan(self, ch: Channel, destination: str, context: str) -> list[Action] | None:
         ch.destination = destination
         ch.context = context
@@ -424,7 +460,13 @@ class SwitchCore:
                 return fields[name]
             return ch.get_var(name) or self.global_vars.get(name)
 
-        return self.dialplan.route(context, field, now=self.clock(), set_var=ch.set_var)
+        return self.dialplan.route(
+            context,
+            field,
+            now=self.clock(),
+            expand=lambda text: self.expand(ch, text),
+            run_inline=lambda action: self.run_inline(ch, action),
+        )
 
     async def _run_channel(self, ch: Channel) -> None:
         try:
@@ -453,6 +495,8 @@ class SwitchCore:
         kind = nxt[0]
         if kind == "transfer":
             _, dest, context = nxt
+            for hook in list(ch.on_routing):
+                hook()
             self.new_profile(ch, f"bl_xfer:{dest}/{context}/XML")
             ch.rdnis = ch.destination
             ch.profile_dialplan = "XML"
@@ -479,10 +523,21 @@ class SwitchCore:
             log.warning("sim_unknown_app uuid=%s app=%s", ch.uuid, app)
             self.hangup(ch, "DESTINATION_OUT_OF_ORDER")
             return
-        data = expand_variables(arg or "", lambda n: ch.get_var(n) or self.global_vars.get(n))
-        app_uuid = event_uuid or str(uuidlib.uuid4())
-        # A sendmsg can run an application inside another (playback during park): restore the
-        # outer one afterwards.
+        data = self.expand(ch, arg or "")
+        extra, outer = self._app_started(ch, app, data, event_uuid or str(uuidlib.uuid4()))
+        response: str | None = None
+        try:
+            response = await func(self, ch, data)
+        except Interrupt:
+            response = None
+        self._app_finished(ch, extra, response, outer)
+
+    def _app_started(
+        self, ch: Channel, app: str, data: str, app_uuid: str
+    ) -> tuple[list[tuple[str, str]], tuple[str | None, object]]:
+        """CHANNEL_EXECUTE, and the channel's current application; returns the event headers
+        and the application that was running (a sendmsg can run one inside another: playback
+        during park), to restore afterwards."""
         outer = (ch.current_app, ch.extra.get("app_data"))
         ch.variables["current_application"] = app
         if data:
@@ -496,11 +551,15 @@ class SwitchCore:
             extra.append(("Application-Data", data))
         extra.append(("Application-UUID", app_uuid))
         self.fire_channel("CHANNEL_EXECUTE", ch, after=extra)
-        response: str | None = None
-        try:
-            response = await func(self, ch, data)
-        except Interrupt:
-            response = None
+        return extra, outer
+
+    def _app_finished(
+        self,
+        ch: Channel,
+        extra: list[tuple[str, str]],
+        response: str | None,
+        outer: tuple[str | None, object],
+    ) -> None:
         if response is not None:
             ch.variables["current_application_response"] = response
         final = ch.variables.get("current_application_response", "_none_")
