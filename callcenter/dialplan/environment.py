@@ -8,7 +8,7 @@ goes through the filter for the level it is read at (every filter refuses CR, LF
   ``${var}`` / ``${api(args)}`` would be a lookup or an API call, so ``$`` and ``\\`` are escaped
   the way ``switch_channel_expand_variables`` reads them (``\\$`` a literal dollar, ``\\\\`` a
   literal backslash).
-- ``fsvar``: the value of a ``set`` / ``export`` action, which is expanded twice (once by
+- ``fsvar``: the value of a ``set`` action, which is expanded twice (once by
   ``switch_core_session_exec`` for every application, once more by ``set`` itself).
 - ``fsliteral``: configuration FreeSWITCH reads as it is (directory params and variables, gateway
   params): only the load-time pre-processor, which replaces ``$${var}`` in the raw file text,
@@ -85,8 +85,8 @@ def fsdata(value: object) -> Markup:
 
 
 def fsvar(value: object) -> Markup:
-    """The value of a ``set`` / ``export`` action: expanded twice (by the application runner,
-    then by ``set`` itself), so escaped twice."""
+    """The value of a ``set`` action: expanded twice (by the application runner, then by
+    ``set`` itself), so escaped twice. Not for ``export``, which expands once: ``fsdata``."""
     return _xml(_fs_escape(_fs_escape(_check(value))))
 
 

@@ -108,6 +108,7 @@ FAILOVER_CAUSES = ",".join(
         "SWITCH_CONGESTION",
         "EXCHANGE_ROUTING_ERROR",
         "GATEWAY_DOWN",
+        "INVALID_GATEWAY",  # a gateway the node has not loaded (pushed without a rescan)
         "NO_ROUTE_DESTINATION",
         "CALL_REJECTED",
         "INCOMPATIBLE_DESTINATION",

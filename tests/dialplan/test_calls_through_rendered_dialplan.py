@@ -323,6 +323,18 @@ async def test_a_gateway_down_fails_over_to_the_next(node: Node) -> None:
     await call.hangup()
 
 
+async def test_a_gateway_the_node_has_not_loaded_fails_over_too(node: Node) -> None:
+    # Killed (or pushed without a rescan): the bridge fails with INVALID_GATEWAY, a trunk
+    # failure like any other, so the next gateway is tried.
+    first, second = price_order(MOSCOW_NUMBER)
+    assert (await node.esl.api(f"sofia profile external killgw {first}")).startswith("+OK")
+    node.switch.far_ends.set(MOSCOW_NUMBER, Answering(answer_after=1))
+    call = await internal(node, MOSCOW_NUMBER)
+    await until(bridged(call.channel))
+    assert other_leg(node, call.channel).variables["sip_gateway_name"] == second
+    await call.hangup()
+
+
 async def test_every_gateway_down_is_congestion(node: Node) -> None:
     node.switch.far_ends.down_gateways.update({"sipnet", "zadarma"})
     call = await internal(node, MOSCOW_NUMBER)
