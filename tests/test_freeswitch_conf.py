@@ -29,3 +29,15 @@ def test_xml_curl_asks_for_the_sections_the_controller_serves() -> None:
     root = ElementTree.parse(CONF / "autoload_configs" / "xml_curl.conf.xml").getroot()
     url = next(p for p in root.iter("param") if p.get("name") == "gateway-url")
     assert set((url.get("bindings") or "").split("|")) == {"dialplan", "directory", "configuration"}
+
+
+def test_the_sofia_profiles_fit_the_generated_files() -> None:
+    internal = ElementTree.parse(CONF / "sip_profiles" / "internal.xml").getroot()
+    params = {p.get("name"): p.get("value") for p in internal.iter("param")}
+    # Each tenant registers in its own domain: nothing forces one domain on every phone.
+    assert not {"force-register-domain", "force-register-db-domain"} & set(params)
+    assert (params["challenge-realm"], params["auth-calls"]) == ("auto_from", "true")
+    external = ElementTree.parse(CONF / "sip_profiles" / "external.xml").getroot()
+    include = external.find("gateways/X-PRE-PROCESS")
+    assert include is not None and include.get("data") == "external/*.xml"
+    assert {p.get("name"): p.get("value") for p in external.iter("param")}["context"] == "public"
