@@ -52,6 +52,9 @@ class FlowSettings:
     ring_seconds: int = 20
     moh: str = "local_stream://moh"
     callback_prompt: str = "ivr/ivr-thank_you_for_calling.wav"
+    # What an agent hears after a feature code (*21-*24): done, or refused.
+    feature_ok_tone: str = "tone_stream://%(300,100,880);loops=2"
+    feature_error_tone: str = "tone_stream://%(250,250,480,620);loops=3"
     # Callbacks: how to dial a customer's number (until outbound routes choose the gateway),
     # the number they see, how long their phone rings, how often and how far apart to try.
     callback_dial: str = "sofia/gateway/pstn/{number}"
@@ -187,6 +190,10 @@ class QueueCallFlow:
         esl = self.nodes[node]
         queue = event.variable("cc_queue")
         uuid = event.unique_id
+        feature = event.variable("cc_feature")
+        if feature and uuid and self.serves_tenant(event.variable("cc_tenant")):
+            await self._feature(esl, uuid, feature, event.variable("cc_agent") or "")
+            return
         if not queue or not uuid or event.variable("cc_agent"):
             return
         if not self.serves_tenant(event.variable("cc_tenant")):
@@ -216,6 +223,29 @@ class QueueCallFlow:
         log.info("queue_enqueued uuid=%s queue=%s caller=%s", uuid, queue, call.caller_number)
         await esl.api(f"uuid_broadcast {uuid} {self.settings.moh} aleg")
         self._spawn(self.dispatch(queue))
+
+    async def _feature(self, esl: InboundClient, uuid: str, feature: str, agent: str) -> None:
+        """An agent dialed a feature code (*21 login, *22 ready, *23 break, *24 logout): change
+        their state, confirm with a short tone (or an error tone), hang up."""
+        change = {
+            "login": self.store.login,
+            "ready": self.store.ready,
+            "break": self.store.take_break,
+            "logout": self.store.logout,
+        }.get(feature)
+        try:
+            if change is None or not agent:
+                raise AcdError(f"unknown feature {feature!r} or no agent")
+            await change(agent)
+        except AcdError as exc:
+            log.info("agent_feature_refused uuid=%s agent=%s feature=%s error=%s", uuid, agent,
+                     feature, exc)  # fmt: skip
+            tone = self.settings.feature_error_tone
+        else:
+            log.info("agent_feature uuid=%s agent=%s feature=%s", uuid, agent, feature)
+            tone = self.settings.feature_ok_tone
+        await esl.execute(uuid, "playback", tone)
+        await esl.execute(uuid, "hangup", "NORMAL_CLEARING")
 
     async def _on_dtmf(self, node: str, event: Event) -> None:
         """The exit key: a waiting caller asks to be called back instead."""

@@ -40,6 +40,38 @@ DIALPLAN = """<include><context name="public">
       <action application="park"/>
     </condition>
   </extension>
+  <extension name="feature_login">
+    <condition field="destination_number" expression="^\\*21$">
+      <action application="answer"/>
+      <action application="set" data="cc_agent=1000"/>
+      <action application="set" data="cc_feature=login"/>
+      <action application="park"/>
+    </condition>
+  </extension>
+  <extension name="feature_ready">
+    <condition field="destination_number" expression="^\\*22$">
+      <action application="answer"/>
+      <action application="set" data="cc_agent=1000"/>
+      <action application="set" data="cc_feature=ready"/>
+      <action application="park"/>
+    </condition>
+  </extension>
+  <extension name="feature_break">
+    <condition field="destination_number" expression="^\\*23$">
+      <action application="answer"/>
+      <action application="set" data="cc_agent=1000"/>
+      <action application="set" data="cc_feature=break"/>
+      <action application="park"/>
+    </condition>
+  </extension>
+  <extension name="feature_logout">
+    <condition field="destination_number" expression="^\\*24$">
+      <action application="answer"/>
+      <action application="set" data="cc_agent=1000"/>
+      <action application="set" data="cc_feature=logout"/>
+      <action application="park"/>
+    </condition>
+  </extension>
   <extension name="sales">
     <condition field="destination_number" expression="^7100$">
       <action application="answer"/>
@@ -371,3 +403,19 @@ async def test_a_long_ring_is_not_taken_for_an_abandoned_offer(store: AcdStore) 
 def test_bad_flow_settings_are_refused(options: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FlowSettings(**options)  # type: ignore[arg-type]
+
+
+async def test_an_agent_changes_state_with_feature_codes(center: Center) -> None:
+    # The tenant dialplan parks *21..*24 with cc_feature and cc_agent (the caller's user).
+    for code, status in (
+        ("*21", AgentStatus.ON_BREAK),  # login: on break until ready
+        ("*22", AgentStatus.AVAILABLE),
+        ("*23", AgentStatus.ON_BREAK),
+        ("*24", AgentStatus.LOGGED_OUT),
+    ):
+        call = await center.switch.callers.dial(code, caller_number="1000", hangup_after=6000)
+        await call.wait_hangup()  # confirmed with a tone, then hung up by the controller
+        assert await center.store.status("1000") is status, code
+    refused = await center.switch.callers.dial("*22", caller_number="1000", hangup_after=6000)
+    await refused.wait_hangup()  # logged out: "ready" is refused (error tone), state unchanged
+    assert await center.store.status("1000") is AgentStatus.LOGGED_OUT
