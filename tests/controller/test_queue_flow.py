@@ -203,9 +203,10 @@ async def test_an_agent_hanging_up_right_after_answering_leaves_the_caller_in_li
     call = await center.switch.callers.dial("7000", caller_number="5", hangup_after=120)
     await until(lambda: agent_is(center.store, "1001", AgentStatus.ON_CALL))
     await until(lambda: center.switch.channels[call.uuid].other_uuid is not None)
+    # The controller marks the bridge once the switch's reply is in: wait for it.
+    await until(lambda: redis.hget(center.store.keys.call(call.uuid), "bridged_ms"))
     data = await redis.hgetall(center.store.keys.call(call.uuid))
     assert (data[b"state"], data[b"agent"]) == (b"answered", b"1001")
-    assert b"bridged_ms" in data
     # The quick hang-up counts as a missed offer (max_no_answer=1 here): on break.
     missed = await center.store.agent("1000")
     assert (missed["status"], missed["reason"]) == ("on_break", "no answer")
