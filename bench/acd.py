@@ -26,6 +26,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from callcenter.acd.audit import double_assignments
 from callcenter.acd.model import AgentStatus, QueueConfig, Strategy
 from callcenter.acd.store import AcdStore
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
@@ -47,27 +48,6 @@ async def clear(redis: Redis, store: AcdStore) -> None:
     keys = [k async for k in redis.scan_iter(match=f"{store.keys.base}*", count=1000)]
     for i in range(0, len(keys), 500):
         await redis.delete(*keys[i : i + 500])
-
-
-def double_assignments(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
-    busy: dict[bytes, bytes] = {}
-    doubles = 0
-    for _, data in entries:
-        if data.get(b"type") != b"agent":
-            continue
-        agent = data[b"agent"]
-        status = data[b"status"]
-        if status == b"reserved":
-            if busy.get(agent) in (b"reserved", b"on_call"):
-                doubles += 1
-            busy[agent] = b"reserved"
-        elif status == b"on_call":
-            if busy.get(agent) == b"on_call":
-                doubles += 1
-            busy[agent] = b"on_call"
-        else:
-            busy[agent] = status
-    return doubles
 
 
 async def end_to_end(
@@ -128,7 +108,7 @@ async def end_to_end(
         abandoned = sum(1 for _, d in entries if d.get(b"state") == b"abandoned")
         bridged = len(bridged_ts)
         elapsed = (max(bridged_ts, default=first_ts) - first_ts) / 1000 or 1e-9
-        doubles = double_assignments(entries)
+        doubles = double_assignments(data for _, data in entries)
         stuck = [
             raw.decode()
             for raw in await redis.smembers(store.keys.agents)

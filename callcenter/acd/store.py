@@ -13,8 +13,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from callcenter.acd.errors import UnknownAgentError, UnknownQueueError, WrongAgentStateError
@@ -22,7 +24,10 @@ from callcenter.acd.keys import Keys
 from callcenter.acd.model import AgentStatus, Offer, QueueConfig, Strategy, WaitingCall
 from callcenter.acd.scripts import ANSWER, END_CALL, ENQUEUE, RESERVE, SET_STATUS
 
-__all__ = ["AcdStore"]
+__all__ = ["STREAM_MAXLEN", "AcdStore"]
+
+# The event Stream is capped near this many entries (the Lua scripts use the same number).
+STREAM_MAXLEN = 100_000
 
 log = logging.getLogger("callcenter.acd")
 
@@ -261,10 +266,18 @@ class AcdStore:
     # -- calls ----------------------------------------------------------------------------------
 
     async def _call_event(self, call_id: str, state: str, **fields: str | int) -> None:
+        """A call's change on the event Stream."""
+        await self._queue_call_event(self.redis, call_id, state, **fields)
+
+    def _queue_call_event(
+        self, target: Redis | Pipeline, call_id: str, state: str, **fields: str | int
+    ) -> Any:
+        """The Stream entry of a call's change, sent by ``target``: queued on a pipeline, or
+        the awaitable of a client."""
         data: dict[str, str | int] = {"type": "call", "call": call_id, "state": state}
         data.update(fields)
-        data["ts"] = _now_ms()
-        await self.redis.xadd(self.keys.events, data, maxlen=100_000, approximate=True)
+        data.setdefault("ts", _now_ms())
+        return target.xadd(self.keys.events, data, maxlen=STREAM_MAXLEN, approximate=True)
 
     async def enqueue(self, call: WaitingCall) -> bool:
         """Put a caller in the queue; priority moves them ahead by ``priority_weight`` each.
@@ -380,18 +393,8 @@ class AcdStore:
         now = _now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.call(offer.call_id), "bridged_ms", now)
-            pipe.xadd(
-                self.keys.events,
-                {
-                    "type": "call",
-                    "call": offer.call_id,
-                    "state": "bridged",
-                    "queue": offer.queue,
-                    "agent": offer.agent,
-                    "ts": now,
-                },
-                maxlen=100_000,
-                approximate=True,
+            self._queue_call_event(
+                pipe, offer.call_id, "bridged", queue=offer.queue, agent=offer.agent, ts=now
             )
             await pipe.execute()
 

@@ -406,26 +406,18 @@ class QueueCallFlow:
             return
         leg = str(uuidlib.uuid4())
         await self.store.redis.hset(keys.call(offer.call_id), f"leg:{offer.agent}", leg)
-        variables = {
-            "origination_uuid": leg,
-            "origination_caller_id_number": offer.caller_number or "0000000000",
-            "originate_timeout": str(self.settings.ring_seconds),
-            "cc_call": offer.call_id,
-            "cc_agent": offer.agent,
-            "cc_queue": offer.queue,
-        }
-        if offer.caller_name:
-            variables["origination_caller_id_name"] = offer.caller_name.replace("'", "")
-        spec = ",".join(_originate_var(k, v) for k, v in variables.items())
+        extra = {"origination_caller_id_name": offer.caller_name} if offer.caller_name else {}
         log.info("queue_offer uuid=%s queue=%s agent=%s leg=%s", offer.call_id, offer.queue,
                  offer.agent, leg)  # fmt: skip
-        try:
-            result = await esl.bgapi(
-                f"originate {{{spec}}}{offer.contact} &park()",
-                timeout=self.settings.ring_seconds + 15,
-            )
-        except EslError as exc:
-            result = f"-ERR {exc}"
+        result = await self._originate(
+            esl,
+            offer,
+            leg,
+            offer.contact,
+            caller_id=offer.caller_number or "0000000000",
+            ring_seconds=self.settings.ring_seconds,
+            **extra,
+        )
         if not result.startswith("+OK"):
             log.info("queue_offer_failed uuid=%s agent=%s result=%s", offer.call_id, offer.agent,
                      result.strip())  # fmt: skip
@@ -472,31 +464,53 @@ class QueueCallFlow:
         await esl.api(f"uuid_record {offer.call_id} start {path}")
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
+    async def _originate(
+        self,
+        esl: InboundClient,
+        offer: Offer,
+        leg: str,
+        dial: str,
+        *,
+        caller_id: str,
+        ring_seconds: int,
+        **variables: str,
+    ) -> str:
+        """Ring ``dial`` as leg ``leg`` of the offer's call, parked once answered; the
+        BACKGROUND_JOB's reply ("+OK <uuid>" or "-ERR <cause>"). Both legs carry the call, agent
+        and queue, so any controller can tell whose hangup it sees."""
+        spec = {
+            "origination_uuid": leg,
+            "origination_caller_id_number": caller_id,
+            "originate_timeout": str(ring_seconds),
+            "cc_call": offer.call_id,
+            "cc_agent": offer.agent,
+            "cc_queue": offer.queue,
+        }
+        spec.update((k, v.replace("'", "")) for k, v in variables.items())
+        text = ",".join(_originate_var(k, v) for k, v in spec.items())
+        try:
+            return await esl.bgapi(f"originate {{{text}}}{dial} &park()", timeout=ring_seconds + 15)
+        except EslError as exc:
+            return f"-ERR {exc}"
+
     async def _call_back(self, esl: InboundClient, offer: Offer, agent_leg: str) -> None:
         """A callback request's turn: the agent answered; now dial the customer and bridge."""
         settings = self.settings
         customer = str(uuidlib.uuid4())
         await self.store.redis.hset(self.store.keys.call(offer.call_id), "leg:customer", customer)
-        variables = {
-            "origination_uuid": customer,
-            "origination_caller_id_number": settings.callback_caller_id,
-            "originate_timeout": str(settings.callback_ring_seconds),
-            "cc_call": offer.call_id,
-            "cc_agent": offer.agent,
-            "cc_queue": offer.queue,
-        }
-        spec = ",".join(_originate_var(k, v) for k, v in variables.items())
         # request_callback only stores numbers of digits: nothing else reaches the dial string.
         dial = settings.callback_dial.format(number=offer.caller_number)
         check_value("callback dial string", dial)
         log.info("queue_callback_dial uuid=%s agent=%s number=%s", offer.call_id, offer.agent,
                  offer.caller_number)  # fmt: skip
-        try:
-            result = await esl.bgapi(
-                f"originate {{{spec}}}{dial} &park()", timeout=settings.callback_ring_seconds + 15
-            )
-        except EslError as exc:
-            result = f"-ERR {exc}"
+        result = await self._originate(
+            esl,
+            offer,
+            customer,
+            dial,
+            caller_id=settings.callback_caller_id,
+            ring_seconds=settings.callback_ring_seconds,
+        )
         reply = (
             await esl.api(f"uuid_bridge {customer} {agent_leg}")
             if result.startswith("+OK")

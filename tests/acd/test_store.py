@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from callcenter.acd.audit import double_assignments
 from callcenter.acd.errors import UnknownAgentError, UnknownQueueError, WrongAgentStateError
 from callcenter.acd.model import AgentStatus, Offer, QueueConfig, Strategy, WaitingCall
 from callcenter.acd.store import AcdStore
@@ -458,3 +459,15 @@ async def test_a_contact_must_be_one_dial_string(store: AcdStore, contact: str) 
     with pytest.raises(ValueError, match="not one dial string"):
         await store.login("a", contact=contact or " ")
     assert await store.status("a") is AgentStatus.LOGGED_OUT
+
+
+def test_double_assignments_are_counted_from_the_stream() -> None:
+    def agent(name: bytes, status: bytes) -> dict[bytes, bytes]:
+        return {b"type": b"agent", b"agent": name, b"status": status}
+
+    fine = [agent(b"a", b"reserved"), agent(b"a", b"on_call"), agent(b"a", b"available"),
+            agent(b"a", b"reserved"), {b"type": b"call", b"state": b"answered"}]  # fmt: skip
+    assert double_assignments(fine) == 0
+    twice = [agent(b"a", b"reserved"), agent(b"a", b"reserved"), agent(b"a", b"on_call"),
+             agent(b"a", b"on_call")]  # fmt: skip
+    assert double_assignments(twice) == 2

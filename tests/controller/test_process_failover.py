@@ -22,6 +22,7 @@ from typing import IO
 import pytest
 from redis.asyncio import Redis
 
+from callcenter.acd.audit import double_assignments
 from callcenter.acd.model import AgentStatus
 from callcenter.acd.store import AcdStore
 from callcenter.esl.client import InboundClient
@@ -210,7 +211,7 @@ async def test_a_killed_controllers_calls_are_taken_over_by_the_other(
         events = [e for _, e in await redis.xrange(store.keys.events)]
         answered = [e[b"call"].decode() for e in events if e.get(b"state") == b"answered"]
         assert sorted(answered) == sorted(calls)  # each caller answered exactly once
-        assert _double_assignments(events) == 0
+        assert double_assignments(events) == 0
         # B took A's four offers back (stopping the phones A rang).
         assert processes.log("b").count("queue_offer_reclaimed") == len(AGENTS)
 
@@ -263,19 +264,3 @@ def _first_after(
             first[name] = ts
     assert set(first) == who, (first, who)
     return list(first.values())
-
-
-def _double_assignments(events: list[dict[bytes, bytes]]) -> int:
-    """Agents handed a call while reserved for or talking on another."""
-    busy: dict[bytes, bytes] = {}
-    doubles = 0
-    for e in events:
-        if e.get(b"type") != b"agent":
-            continue
-        agent, status = e[b"agent"], e[b"status"]
-        if status in (b"reserved", b"on_call") and busy.get(agent) == b"on_call":
-            doubles += 1
-        if status == b"reserved" and busy.get(agent) == b"reserved":
-            doubles += 1
-        busy[agent] = status
-    return doubles

@@ -18,6 +18,8 @@ import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import MutableMapping
 
+from callcenter.sim.expand import has_escaped_data
+
 __all__ = ["Expansion", "fs_expand", "hunt"]
 
 
@@ -25,18 +27,8 @@ class Expansion(AssertionError):
     """FreeSWITCH would expand a variable or call an API here."""
 
 
-def _has_escaped_data(text: str) -> bool:
-    i = text.find("\\")
-    while i != -1:
-        i += 1
-        if i < len(text) and text[i] in "\\nst'":
-            return True
-        i = text.find("\\", i)
-    return False
-
-
 def fs_expand(text: str) -> str:
-    if "${" not in text and not _has_escaped_data(text):
+    if "${" not in text and not has_escaped_data(text):
         return text
     out: list[str] = []
     i = 0
