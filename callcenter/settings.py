@@ -21,6 +21,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SimSettings",
+    "WorkerSettings",
     "XmlCurlSettings",
     "load_settings",
 ]
@@ -69,6 +70,29 @@ class XmlCurlSettings(_Section):
     password: str = "change-me"
 
 
+class WorkerSettings(_Section):
+    """The Celery workers (``callcenter worker``): CDR ingest, recordings, quality, retention."""
+
+    # The Celery broker; empty means the center's ``redis_url``.
+    broker_url: str = ""
+    # The center file (rates for call costs, disposition lists, quality rules, retention).
+    center: Path | None = None
+    # Tenants whose event Streams are ingested besides those that announce themselves (every
+    # controller adds its tenant to ``cc:tenants``).
+    tenants: list[str] = []
+    # Stream entries per database transaction, and how often the ingest runs (seconds).
+    batch_size: int = Field(5000, ge=1, le=100_000)
+    ingest_interval: float = Field(1.0, gt=0)
+    # Where the switch writes recordings (the controller's --recordings-dir, shared with the
+    # workers), and where processed recordings are kept: a folder, or s3://bucket/prefix.
+    recordings_dir: Path = Path("var/recordings")
+    storage: str = "var/storage"
+    recording_format: str = Field("flac", pattern="^(flac|ogg|mp3)$")
+    # Seconds after a call ends before it is scored (the agent's wrap-up may add a disposition).
+    quality_delay: float = Field(60.0, ge=0)
+    concurrency: int = Field(2, ge=1, le=64)
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     json_format: bool = False
@@ -79,6 +103,7 @@ class Settings(_Section):
     sim: SimSettings = SimSettings()
     xmlcurl: XmlCurlSettings = XmlCurlSettings()
     logging: LoggingSettings = LoggingSettings()
+    worker: WorkerSettings = WorkerSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     database_url: str = "sqlite:///var/callcenter.db"
 

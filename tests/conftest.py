@@ -1,4 +1,5 @@
-"""Shared fixtures: the FreeSWITCH ground truth, a simulated switch, a throwaway Redis."""
+"""Shared fixtures: the FreeSWITCH ground truth, a simulated switch, a throwaway Redis, a
+throwaway PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from callcenter.acd.store import AcdStore
+from callcenter.db.engine import make_engine, normalize_url
+from callcenter.db.migrate import upgrade
+from callcenter.db.models import Base
 from callcenter.sim import SimSwitch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,3 +166,45 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+# The PostgreSQL server the tests create their database on (trust auth on the machine).
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A database of the test session's own on the real PostgreSQL, migrated to head, dropped
+    at the end."""
+    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    name = f"cc_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (set CC_TEST_POSTGRES_URL): {exc}"
+        )
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Engine]:
+    """An engine on the session's database, every table emptied first."""
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -47,7 +47,8 @@ def _files_on_disk() -> set[str]:
     for package in PACKAGES:
         root = REPO / package.__name__
         for path in root.rglob("*.py"):
-            if "__pycache__" in path.parts:
+            # Alembic loads the migration scripts itself; they are not modules to import.
+            if "__pycache__" in path.parts or "migrations" in path.parts:
                 continue
             parts = path.relative_to(REPO).with_suffix("").parts
             if parts[-1] == "__init__":

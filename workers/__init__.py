@@ -1,1 +1,2 @@
-"""Celery workers (CDRs, recordings, QA, webhooks, reports): arrive with the CDR issue."""
+"""Celery workers: CDR ingest from the controller's event Stream, recording post-processing,
+automatic quality scores, retention (``workers/app.py`` lists them)."""

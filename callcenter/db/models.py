@@ -1,0 +1,251 @@
+"""The center's records in SQL: calls and their legs, queue waits, agent state history,
+recordings, comments, dispositions, quality scores, the phone book and retention runs.
+
+Rows written by the CDR ingest are keyed by what the switch or the controller named them (call
+and leg UUIDs, Stream entry IDs), so ingesting the same event twice never makes a second row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AgentStateChange",
+    "Base",
+    "Call",
+    "CallLeg",
+    "Comment",
+    "Contact",
+    "Disposition",
+    "QualityScore",
+    "QueueWait",
+    "Recording",
+    "RetentionRun",
+]
+
+UUID_LEN = 64  # FreeSWITCH UUIDs are 36 characters; a caller-chosen origination_uuid may differ
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Call(Base):
+    """One row per call, named by the caller's channel UUID (the ACD's call id)."""
+
+    __tablename__ = "calls"
+
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    node: Mapped[str | None] = mapped_column(String(64))
+    # inbound (from a gateway/DID), outbound (a user through a gateway), internal, callback
+    direction: Mapped[str | None] = mapped_column(String(16))
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    destination: Mapped[str | None] = mapped_column(String(64))
+    did: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(128))  # the DID's advert label
+    gateway: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bridged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    wait_ms: Mapped[int | None] = mapped_column(Integer)
+    talk_ms: Mapped[int | None] = mapped_column(Integer)
+    hold_ms: Mapped[int | None] = mapped_column(Integer)
+    billsec: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    # who hung up first: caller, agent (or callee), system
+    hangup_side: Mapped[str | None] = mapped_column(String(16))
+    # answered (bridged to an agent), abandoned, overflowed, callback_requested, ended
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    rate_prefix: Mapped[str | None] = mapped_column(String(24))
+    rate_per_minute: Mapped[Decimal | None] = mapped_column(Numeric(12, 5))
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 5))
+
+
+class CallLeg(Base):
+    """One channel of a call: the caller, each agent leg rung, a callback's customer leg."""
+
+    __tablename__ = "call_legs"
+
+    leg_uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # caller, agent, customer, other
+    agent: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(255))
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    destination: Mapped[str | None] = mapped_column(String(64))
+    gateway: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    billsec: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[int | None] = mapped_column(Integer)
+    hold_ms: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    hangup_side: Mapped[str | None] = mapped_column(String(16))  # remote, local
+
+
+class QueueWait(Base):
+    """A call's stay in one queue (an overflow to another queue starts a second stay)."""
+
+    __tablename__ = "queue_waits"
+
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # answered, abandoned, overflowed, callback_requested, callback_failed (None: still waiting)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    wait_ms: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(Integer)  # place in line on arrival, 1 = next
+    agent: Mapped[str | None] = mapped_column(String(64))
+    came_from: Mapped[str | None] = mapped_column(String(64))
+    overflow_to: Mapped[str | None] = mapped_column(String(128))
+
+
+class AgentStateChange(Base):
+    """An agent's state history, one row per change on the event Stream (named by its entry)."""
+
+    __tablename__ = "agent_states"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(128))
+    call_uuid: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_agent_states_agent_at", "tenant", "agent", "at"),)
+
+
+class Recording(Base):
+    """A call's recording: where the switch wrote it, what post-processing found, where it is
+    kept now. A file that cannot be processed is a row with ``status='failed'`` and a reason."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), unique=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    source_path: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16))  # pending, done, failed
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    storage_uri: Mapped[str | None] = mapped_column(String(1024))
+    format: Mapped[str | None] = mapped_column(String(16))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    talk_caller_s: Mapped[float | None] = mapped_column(Float)
+    talk_agent_s: Mapped[float | None] = mapped_column(Float)
+    silence_share: Mapped[float | None] = mapped_column(Float)  # 0..1 of the duration
+    overtalk_s: Mapped[float | None] = mapped_column(Float)
+    long_holds: Mapped[int | None] = mapped_column(Integer)  # silences longer than the limit
+    longest_silence_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL")
+    )
+    tenant: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    offset_s: Mapped[float | None] = mapped_column(Float)  # into the recording
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Disposition(Base):
+    """The outcome code an agent (or supervisor) gave a call, from its queue's list."""
+
+    __tablename__ = "dispositions"
+
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    set_by: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QualityScore(Base):
+    """The automatic quality score of a call (100 = nothing wrong) and why points were lost."""
+
+    __tablename__ = "quality_scores"
+
+    call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[int] = mapped_column(Integer)
+    # [{"rule": "...", "penalty": n, "detail": "..."}]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_quality_scores_worst", "tenant", "score"),)
+
+
+class Contact(Base):
+    """The phone book: one card per number per tenant."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))  # digits, optionally a leading +
+    name: Mapped[str] = mapped_column(String(255))
+    company: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("tenant", "phone", name="uq_contacts_tenant_phone"),)
+
+
+class RetentionRun(Base):
+    """What one retention pass removed for a tenant."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recordings_removed: Mapped[int] = mapped_column(Integer)
+    bytes_freed: Mapped[int] = mapped_column(BigInteger)
+    calls_removed: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

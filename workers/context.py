@@ -1,0 +1,70 @@
+"""What a worker process shares between its tasks: settings, the database engine, a Redis
+client and the center file. Built on first use in each process (never inherited over a fork)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from redis import Redis
+from sqlalchemy import Engine
+
+from callcenter.db.engine import make_engine
+from callcenter.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from callcenter.center.tenant import Center
+
+__all__ = ["WorkerContext", "context", "reset_context"]
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    _center: Center | None = field(default=None, repr=False)
+    _center_loaded: bool = False
+
+    def center(self) -> Center | None:
+        """The center file of the settings (``[worker] center``), loaded once; None without."""
+        if not self._center_loaded:
+            path = self.settings.worker.center
+            if path is not None:
+                from callcenter.center.loader import load_center
+
+                self._center = load_center(path)
+            self._center_loaded = True
+        return self._center
+
+
+_lock = threading.Lock()
+_context: WorkerContext | None = None
+_pid = 0
+
+
+def context(settings: Settings | None = None) -> WorkerContext:
+    global _context, _pid
+    with _lock:
+        if _context is None or _pid != os.getpid():
+            s = settings or load_settings()
+            _context = WorkerContext(
+                settings=s,
+                engine=make_engine(s.database_url),
+                redis=Redis.from_url(s.redis_url, socket_timeout=10, socket_connect_timeout=5),
+            )
+            _pid = os.getpid()
+        return _context
+
+
+def reset_context(settings: Settings | None = None) -> WorkerContext:
+    """Forget the cached context (tests point the workers at their own servers)."""
+    global _context
+    with _lock:
+        if _context is not None and _pid == os.getpid():
+            _context.engine.dispose()
+            _context.redis.close()
+        _context = None
+    return context(settings)
