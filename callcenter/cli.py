@@ -3,8 +3,9 @@
 Subcommands: ``sim`` (the simulated FreeSWITCH), ``esl`` (one api command, like ``fs_cli -x``,
 or a live event feed), ``run`` (the controller), ``demo`` (everything with synthetic traffic),
 ``agent`` (login/ready/break/logout), ``queue`` (list/status), ``dialplan``
-(render/diff/push the FreeSWITCH configuration generated from the center file) and ``xmlcurl``
-(serve that configuration live to mod_xml_curl).
+(render/diff/push the FreeSWITCH configuration generated from the center file), ``xmlcurl``
+(serve that configuration live to mod_xml_curl), ``worker`` (the Celery workers) and ``db``
+(database migrations).
 """
 
 from __future__ import annotations
@@ -146,6 +147,23 @@ def _build_parser() -> argparse.ArgumentParser:
                 + (" (repeat for several nodes)" if name == "push" else ""),
             )
 
+    worker = sub.add_parser(
+        "worker",
+        help="run the Celery workers: CDR ingest, recordings, quality scores, retention",
+    )
+    worker.add_argument("--concurrency", type=int, help="worker threads (default from settings)")
+    worker.add_argument(
+        "--no-beat", action="store_true", help="no embedded beat (run one beat per center)"
+    )
+    worker.add_argument(
+        "--beat-schedule",
+        default="var/celerybeat-schedule",
+        help="where the embedded beat keeps its schedule state",
+    )
+
+    db = sub.add_parser("db", help="the database: upgrade (apply migrations), current")
+    db.add_argument("db_command", choices=["upgrade", "current"])
+
     xmlcurl = sub.add_parser(
         "xmlcurl",
         help="serve the dialplan, directory and IVR menus to FreeSWITCH's mod_xml_curl",
@@ -191,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(_dialplan(args, settings))
         if args.command == "xmlcurl":
             return _run(_xmlcurl(args, settings))
+        if args.command == "worker":
+            return _worker(args, settings)
+        if args.command == "db":
+            return _db(args, settings)
     except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
@@ -198,6 +220,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"callcenter: Redis is not reachable: {exc}", file=sys.stderr)
         return 1
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from workers.app import make_app
+    from workers.context import use_settings
+
+    use_settings(settings)
+    app = make_app(settings)
+    Path(args.beat_schedule).parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "worker",
+        "--pool=threads",
+        f"--concurrency={args.concurrency or settings.worker.concurrency}",
+        "--queues=callcenter",
+        f"--loglevel={args.log_level or settings.logging.level}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if not args.no_beat:
+        argv += ["--beat", f"--schedule={args.beat_schedule}"]
+    app.worker_main(argv)
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from callcenter.db.migrate import current, upgrade
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        if args.db_command == "upgrade":
+            upgrade(settings.database_url)
+            print(f"database at the latest schema: {_safe_url(settings.database_url)}")
+        else:
+            current(settings.database_url)
+    except SQLAlchemyError as exc:
+        print(f"callcenter: database {_safe_url(settings.database_url)}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:

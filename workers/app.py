@@ -15,7 +15,7 @@ from callcenter.settings import Settings, load_settings
 __all__ = ["TASK_MODULES", "app", "make_app"]
 
 TASK_MODULES = [
-    "workers.ingest",
+    "workers.ingest.tasks",
     "workers.recordings.tasks",
     "workers.quality",
     "workers.retention",

@@ -17,7 +17,7 @@ from callcenter.settings import Settings, load_settings
 if TYPE_CHECKING:
     from callcenter.center.tenant import Center
 
-__all__ = ["WorkerContext", "context", "reset_context"]
+__all__ = ["WorkerContext", "context", "reset_context", "use_settings"]
 
 
 @dataclass
@@ -43,13 +43,21 @@ class WorkerContext:
 _lock = threading.Lock()
 _context: WorkerContext | None = None
 _pid = 0
+_settings: Settings | None = None
+
+
+def use_settings(settings: Settings) -> None:
+    """The settings the tasks of this process use (``callcenter worker --config``), instead of
+    reading the environment again."""
+    global _settings
+    _settings = settings
 
 
 def context(settings: Settings | None = None) -> WorkerContext:
     global _context, _pid
     with _lock:
         if _context is None or _pid != os.getpid():
-            s = settings or load_settings()
+            s = settings or _settings or load_settings()
             _context = WorkerContext(
                 settings=s,
                 engine=make_engine(s.database_url),

@@ -237,8 +237,11 @@ local score = now - priority * tonumber(weight)
 redis.call('HSET', c, 'queue', queue, 'caller_number', ARGV[5], 'caller_name', ARGV[6],
   'priority', priority, 'skills', ARGV[7], 'enqueued_ms', now, 'score', score, 'node', ARGV[8])
 redis.call('ZADD', q .. ':calls', score, call)
+-- Their place in line on arrival (1 = next), for the CDR's queue waits.
+local position = redis.call('ZRANK', q .. ':calls', call) + 1
 redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
-  'type', 'call', 'call', call, 'queue', queue, 'state', 'waiting', 'ts', now)
+  'type', 'call', 'call', call, 'queue', queue, 'state', 'waiting', 'position', position,
+  'ts', now)
 local stats = q .. ':stats:' .. ARGV[9]
 redis.call('HINCRBY', stats, 'offered', 1)
 redis.call('EXPIRE', stats, 40 * 86400)

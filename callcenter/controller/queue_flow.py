@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import Offer, WaitingCall
-from callcenter.acd.store import AcdStore
+from callcenter.acd.store import STREAM_MAXLEN, AcdStore
+from callcenter.controller.cdr_legs import leg_entry
 from callcenter.esl.client import InboundClient
 from callcenter.esl.commands import check_value
 from callcenter.esl.errors import EslError
@@ -43,6 +45,9 @@ from callcenter.esl.events import Event
 __all__ = ["FlowSettings", "QueueCallFlow"]
 
 log = logging.getLogger("callcenter.controller")
+
+# The tenants whose event Streams the CDR workers read (every controller adds its own).
+TENANTS_KEY = "cc:tenants"
 
 SUBSCRIPTIONS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_ANSWER", "DTMF")
 
@@ -85,6 +90,10 @@ class FlowSettings:
     lease_seconds: float = 1.2
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def _originate_var(name: str, value: str) -> str:
     """One ``{name=value}`` item; values with commas or spaces are quoted."""
     check_value(name, value)
@@ -121,10 +130,14 @@ class QueueCallFlow:
         for node, esl in self.nodes.items():
             esl.on("CHANNEL_PARK", partial(self._in_order, self._on_park, node))
             esl.on("CHANNEL_HANGUP_COMPLETE", partial(self._in_order, self._on_hangup, node))
+            esl.on("CHANNEL_HANGUP_COMPLETE", partial(self._report_leg, node))
             esl.on("DTMF", partial(self._in_order, self._on_dtmf, node))
             await esl.subscribe(*SUBSCRIPTIONS)
         self._beater = asyncio.create_task(self._beat())
         self._ticker = asyncio.create_task(self._tick())
+        # The workers ingest the Streams of the tenants listed here.
+        with contextlib.suppress(RedisError, OSError):
+            await self.store.redis.sadd(TENANTS_KEY, self.store.keys.tenant)
 
     async def stop(self) -> None:
         background = [t for t in (self._ticker, self._beater) if t is not None]
@@ -185,6 +198,29 @@ class QueueCallFlow:
             log.error("queue_task_failed error=%r", task.exception(), exc_info=task.exception())
 
     # -- events ---------------------------------------------------------------------------------
+
+    def _report_leg(self, node: str, event: Event) -> None:
+        """A channel of this tenant's calls ended: its CDR leg goes on the Stream."""
+        if not self.serves_tenant(event.variable("cc_tenant")):
+            return
+        entry = leg_entry(node, event)
+        if entry is not None:
+            self._spawn(self._add_to_stream(entry))
+
+    async def _add_to_stream(self, entry: Mapping[str, str | int]) -> None:
+        try:
+            await self.store.redis.xadd(
+                self.store.keys.events, dict(entry), maxlen=STREAM_MAXLEN, approximate=True
+            )
+        except (RedisError, OSError) as exc:
+            # The call goes on; its CDR lacks this leg (the resync cannot rebuild it).
+            log.warning("cdr_leg_lost uuid=%s error=%s", entry.get("leg"), exc)
+
+    async def _recording_started(self, call_id: str, path: Path) -> None:
+        """Tell the workers which file to post-process once the call has ended."""
+        await self._add_to_stream(
+            {"type": "recording", "call": call_id, "path": str(path), "ts": _now_ms()}
+        )
 
     async def _on_park(self, node: str, event: Event) -> None:
         esl = self.nodes[node]
@@ -462,6 +498,7 @@ class QueueCallFlow:
         await self.store.bridged(offer)
         path = self.settings.recordings_dir / f"{offer.call_id}.wav"
         await esl.api(f"uuid_record {offer.call_id} start {path}")
+        await self._recording_started(offer.call_id, path)
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
     async def _originate(
@@ -485,6 +522,7 @@ class QueueCallFlow:
             "cc_call": offer.call_id,
             "cc_agent": offer.agent,
             "cc_queue": offer.queue,
+            "cc_tenant": self.store.keys.tenant,
         }
         spec.update((k, v.replace("'", "")) for k, v in variables.items())
         text = ",".join(_originate_var(k, v) for k, v in spec.items())
@@ -510,6 +548,7 @@ class QueueCallFlow:
             dial,
             caller_id=settings.callback_caller_id,
             ring_seconds=settings.callback_ring_seconds,
+            cc_role="customer",
         )
         reply = (
             await esl.api(f"uuid_bridge {customer} {agent_leg}")
@@ -535,6 +574,7 @@ class QueueCallFlow:
         await self.store.bridged(offer)
         path = settings.recordings_dir / f"{offer.call_id}.wav"
         await esl.api(f"uuid_record {customer} start {path}")
+        await self._recording_started(offer.call_id, path)
         log.info("queue_callback_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
 
     async def _bridge_failed(self, esl: InboundClient, offer: Offer, leg: str, reply: str) -> None:

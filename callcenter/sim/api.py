@@ -602,6 +602,7 @@ class ApiCommands:
         hold = not ch.held if mode == "toggle" else mode == "on"
         if hold != ch.held:
             ch.held = hold
+            self.core.account_hold(ch, hold)
             self.core.fire_channel("CHANNEL_HOLD" if hold else "CHANNEL_UNHOLD", ch)
             self.core.set_call_state(ch, "HELD" if hold else "ACTIVE")
         return "+OK Success\n"

@@ -671,6 +671,19 @@ class SwitchCore:
         self.fire_channel("CHANNEL_PROGRESS_MEDIA", ch)
         self.set_call_state(ch, "EARLY")
 
+    def account_hold(self, ch: Channel, hold: bool) -> None:
+        """Time on hold adds up over the call; FreeSWITCH reports it at hangup as
+        ``hold_accum_seconds`` / ``hold_accum_ms`` / ``hold_accum_usec``."""
+        now = int(time.time() * 1_000_000)
+        if hold:
+            ch.extra["hold_since_us"] = now
+            ch.variables["last_hold_uepoch"] = str(now)
+            ch.variables["last_hold_epoch"] = str(now // 1_000_000)
+            return
+        since = ch.extra.pop("hold_since_us", None)
+        if isinstance(since, int):
+            ch.extra["hold_accum_us"] = int(ch.extra.get("hold_accum_us", 0)) + now - since
+
     def hangup(self, ch: Channel, cause: str = "NORMAL_CLEARING") -> bool:
         """Start hanging up; the channel task finishes the sequence. False if already down."""
         if not ch.is_up:
@@ -711,6 +724,12 @@ class SwitchCore:
         ch.variables["billsec"] = str(billsec)
         ch.variables["duration"] = str(max(0, (ch.hangup_us - ch.created_us) // 1_000_000))
         ch.variables.setdefault("sip_hangup_disposition", "send_bye")
+        if ch.held:
+            self.account_hold(ch, False)
+        held_us = int(ch.extra.get("hold_accum_us", 0))
+        ch.variables["hold_accum_seconds"] = str(held_us // 1_000_000)
+        ch.variables["hold_accum_ms"] = str(held_us // 1000)
+        ch.variables["hold_accum_usec"] = str(held_us)
         cause = ch.hangup_cause or "NORMAL_CLEARING"
         self.fire_channel("CHANNEL_HANGUP_COMPLETE", ch, before=[("Hangup-Cause", cause)])
         for notify in ch.on_reported:

@@ -99,7 +99,8 @@ async def test_exit_key_leaves_a_callback_request(
     assert [(r["call"], r["number"], r["name"]) for r in requests] == [
         (call.uuid, "4951234567", "Ivan")
     ]
-    states = [e[b"state"] for _, e in await redis.xrange(store.keys.events)]
+    events = await redis.xrange(store.keys.events)
+    states = [e[b"state"] for _, e in events if e[b"type"] == b"call"]
     assert states == [b"waiting", b"callback_requested"]
 
 

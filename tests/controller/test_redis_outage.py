@@ -226,7 +226,11 @@ async def test_a_caller_who_hangs_up_while_redis_is_down_does_not_stay_waiting(
             assert await redis.hget(store.keys.call(call.uuid), "state") == b"abandoned"
             assert await store.waiting("support") == []
             events = await redis.xrange(store.keys.events)
-            states = [e[b"state"] for _, e in events if e.get(b"call") == call.uuid.encode()]
+            states = [
+                e[b"state"]
+                for _, e in events
+                if e.get(b"call") == call.uuid.encode() and e[b"type"] == b"call"
+            ]
             assert states == [b"waiting", b"abandoned"]
     finally:
         await redis.aclose()
