@@ -34,6 +34,7 @@ __all__ = [
     "Comment",
     "Contact",
     "Disposition",
+    "IngestCursor",
     "QualityScore",
     "QueueWait",
     "Recording",
@@ -145,6 +146,17 @@ class AgentStateChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_agent_states_agent_at", "tenant", "agent", "at"),)
+
+
+class IngestCursor(Base):
+    """The last Stream entry of a tenant whose rows are committed, written in the same
+    transaction as the rows: an entry at or before it is never written twice."""
+
+    __tablename__ = "ingest_cursors"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_id: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Recording(Base):

@@ -19,7 +19,7 @@ from tests.workers.streams import Entry, abandoned_call, answered_call, many_cal
 from workers.ingest.batch import Batch
 from workers.ingest.consumer import CONSUMER, GROUP, ingest
 from workers.ingest.costs import RatePricer
-from workers.ingest.writer import write_batch
+from workers.ingest.writer import CursorMoved, IngestCursorMove, read_cursor, write_batch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ def test_the_same_entries_twice_make_no_second_row(
     ingest(sync_redis, db, tenant)
     batch = Batch(tenant)
     for n, entry in enumerate(entries):
-        batch.add(f"1-{n}", {k.encode(): str(v).encode() for k, v in entry.items()})
+        batch.add(f"1-{n}", {k: str(v) for k, v in entry.items()})
     write_batch(db, batch)
     write_batch(db, batch)
     after = _snapshot(db)
@@ -113,9 +113,7 @@ def test_split_anywhere_the_rows_are_the_same(db: Engine, tenant: str) -> None:
         for part in (entries[:cut], entries[cut:]):
             batch = Batch(tenant)
             for entry in part:
-                batch.add(f"{entries.index(entry) + 1}-0", {
-                    k.encode(): str(v).encode() for k, v in entry.items()
-                })  # fmt: skip
+                batch.add(f"{entries.index(entry) + 1}-0", {k: str(v) for k, v in entry.items()})
             write_batch(db, batch)
         snapshot = _snapshot(db)
         if expected is None:
@@ -139,16 +137,17 @@ def test_a_killed_run_leaves_its_entries_pending_and_the_next_run_writes_them(
     assert sync_redis.xpending(stream, GROUP)["pending"] == 0
 
 
-def test_a_database_that_refuses_leaves_everything_pending(sync_redis: Redis, tenant: str) -> None:
+def test_a_database_that_refuses_loses_nothing(db: Engine, sync_redis: Redis, tenant: str) -> None:
     from callcenter.db.engine import make_engine
 
     gone = make_engine("postgresql://postgres@127.0.0.1:1/none")
     _add(sync_redis, tenant, answered_call(str(uuid.uuid4())))
     with pytest.raises(OperationalError, match=r"Connection refused|could not connect"):
         ingest(sync_redis, gone, tenant)
-    assert sync_redis.xpending(Keys(tenant).events, GROUP)["pending"] == 12
-    # The lock was released: the next run is not kept waiting.
+    # The lock was released (the next run is not kept waiting) and nothing was acknowledged.
     assert not sync_redis.exists(f"{Keys(tenant).base}:ingest:lock")
+    assert ingest(sync_redis, db, tenant).entries == 12
+    assert _counts(db) == (1, 2, 1, 4)
 
 
 def test_a_second_ingest_of_the_same_tenant_waits_its_turn(
@@ -186,3 +185,64 @@ def test_outbound_calls_are_priced_from_the_center_rate_tables(
     assert row.rate_prefix == expected_rate.prefix
     assert row.rate_per_minute == expected_rate.per_minute
     assert row.cost == (expected_rate.per_minute * Decimal(90) / 60).quantize(Decimal("0.00001"))
+
+
+def test_a_run_that_committed_but_died_before_acknowledging_writes_nothing_twice(
+    db: Engine, sync_redis: Redis, tenant: str
+) -> None:
+    _add(sync_redis, tenant, list(many_calls(5)))
+    stream = Keys(tenant).events
+    sync_redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    taken = sync_redis.xreadgroup(GROUP, CONSUMER, {stream: ">"}, count=1000)[0][1]
+    batch = Batch(tenant)
+    for entry_id, fields in taken:
+        batch.add(entry_id.decode(), {k.decode(): v.decode() for k, v in fields.items()})
+    last = taken[-1][0].decode()
+    write_batch(db, batch, cursor=IngestCursorMove(tenant, None, last))  # then it died
+    before = _snapshot(db)
+    result = ingest(sync_redis, db, tenant)
+    assert result.entries == 60 and result.rows == 0  # read again, all behind the cursor
+    assert _snapshot(db) == before
+    assert sync_redis.xpending(stream, GROUP)["pending"] == 0
+
+
+def test_a_batch_written_after_another_run_moved_the_cursor_is_refused(
+    db: Engine, tenant: str
+) -> None:
+    batch = Batch(tenant)
+    for n, entry in enumerate(answered_call(str(uuid.uuid4()))):
+        batch.add(f"5-{n}", {k: str(v) for k, v in entry.items()})
+    write_batch(db, batch, cursor=IngestCursorMove(tenant, None, "5-11"))
+    with pytest.raises(CursorMoved):
+        write_batch(db, batch, cursor=IngestCursorMove(tenant, None, "6-0"))
+    with pytest.raises(CursorMoved):
+        write_batch(db, batch, cursor=IngestCursorMove(tenant, "4-0", "6-0"))
+    newer = Batch(tenant)
+    for n, entry in enumerate(abandoned_call(str(uuid.uuid4()))):
+        newer.add(f"6-{n}", {k: str(v) for k, v in entry.items()})
+    write_batch(db, newer, cursor=IngestCursorMove(tenant, "5-11", "6-2"))
+    assert read_cursor(db, tenant) == "6-2"
+
+
+def test_the_embedded_sqlite_database_gets_the_same_rows(
+    tmp_path: Path, sync_redis: Redis, tenant: str
+) -> None:
+    from callcenter.db.engine import make_engine
+    from callcenter.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'cc.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        call = str(uuid.uuid4())
+        _add(sync_redis, tenant, answered_call(call) + abandoned_call(str(uuid.uuid4())))
+        ingest(sync_redis, engine, tenant, batch_size=4)  # a call spread over many batches
+        _add(sync_redis, tenant, answered_call(call))  # and reported twice
+        ingest(sync_redis, engine, tenant)
+        assert _counts(engine) == (2, 3, 2, 8)  # the repeated agent states are new entries
+        with engine.connect() as conn:
+            row = conn.execute(select(Call).where(Call.call_uuid == call)).one()
+        assert row.outcome == "answered" and row.talk_ms == 60_000 and row.wait_ms == 15_000
+        assert row.bridged_at is not None and row.started_at < row.bridged_at
+    finally:
+        engine.dispose()

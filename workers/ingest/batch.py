@@ -1,5 +1,8 @@
 """Stream entries to rows: one batch of a tenant's events folded into the rows they touch.
 
+Times stay epoch milliseconds (ints) here, as the Stream has them: the writer hands them to the
+database to convert (DateTime columns), which is cheaper than building datetimes in Python.
+
 Every row is keyed by what the switch or the controller named it (call UUID, leg UUID, call and
 queue, Stream entry ID), and a column takes the last value an event gave it, so folding the same
 entries twice, or in two batches, gives the same rows: the writer merges a batch into what the
@@ -10,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CALL_FIRST", "Batch", "Row"]
+__all__ = ["AGENT_STATE_COLUMNS", "CALL_FIRST", "WAIT_FIRST", "Batch", "Row", "stream_id_key"]
 
 Row = dict[str, Any]
+
+AGENT_STATE_COLUMNS = (
+    "tenant", "stream_id", "agent", "status", "previous", "reason", "call_uuid", "at",
+)  # fmt: skip
 
 # Columns that keep the first value they got (an arrival time is not moved by a later event).
 CALL_FIRST = frozenset({"started_at"})
@@ -35,21 +41,25 @@ _WAIT_OUTCOME = {
 }
 
 
-def _ms(value: bytes | str | None) -> datetime | None:
-    if not value:
+def _ms(text: str | None) -> int | None:
+    """An epoch-ms time as the writer takes it (PostgreSQL converts it), None when unset."""
+    if not text or text == "0" or not text.isdigit():
         return None
-    text = value.decode() if isinstance(value, bytes) else value
-    if not text.isdigit() or text == "0":
-        return None
-    return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    return int(text)
 
 
 def _int(value: str) -> int | None:
     return int(value) if value.lstrip("-").isdigit() else None
 
 
-def _stream_ms(stream_id: str) -> datetime:
-    return datetime.fromtimestamp(int(stream_id.split("-", 1)[0]) / 1000, tz=UTC)
+def stream_id_key(stream_id: str) -> tuple[int, int]:
+    """Stream IDs ("<ms>-<seq>") in their order (as strings, "9-0" would sort after "10-0")."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _stream_ms(stream_id: str) -> int:
+    return int(stream_id.split("-", 1)[0])
 
 
 def _merge(target: Row, values: Mapping[str, Any], first: frozenset[str]) -> None:
@@ -74,7 +84,9 @@ class Batch:
     calls: dict[str, Row] = field(default_factory=dict)
     legs: dict[str, Row] = field(default_factory=dict)
     waits: dict[tuple[str, str], Row] = field(default_factory=dict)
-    agent_states: dict[str, Row] = field(default_factory=dict)
+    # Stream ID -> the row's values in AGENT_STATE_COLUMNS order (appended as they come: the
+    # most frequent entry, kept cheap).
+    agent_states: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     recordings: dict[str, str] = field(default_factory=dict)  # call -> file the switch wrote
     ended_calls: set[str] = field(default_factory=set)  # caller legs that ended in this batch
     entries: int = 0
@@ -84,11 +96,10 @@ class Batch:
     def rows(self) -> int:
         return len(self.calls) + len(self.legs) + len(self.waits) + len(self.agent_states)
 
-    def add(self, stream_id: str, fields: Mapping[bytes, bytes]) -> None:
+    def add(self, stream_id: str, f: Mapping[str, str]) -> None:
         """Fold one Stream entry in; an entry of an unknown type, or without what its type
         needs, is counted as skipped (an old or newer controller may write other kinds)."""
         self.entries += 1
-        f = {k.decode(): v.decode("utf-8", "replace") for k, v in fields.items()}
         kind = f.get("type")
         try:
             if kind == "call":
@@ -121,7 +132,7 @@ class Batch:
             }
         return row
 
-    def _call_event(self, f: dict[str, str]) -> None:
+    def _call_event(self, f: Mapping[str, str]) -> None:
         call, state, queue = f["call"], f["state"], f.get("queue", "")
         at = _ms(f.get("ts"))
         if not call:
@@ -171,19 +182,19 @@ class Batch:
         elif state == "ended":
             _merge(self._call(call), {"talk_ms": _int(f.get("talk_ms", ""))}, CALL_FIRST)
 
-    def _agent_event(self, stream_id: str, f: dict[str, str]) -> None:
-        self.agent_states[stream_id] = {
-            "tenant": self.tenant,
-            "stream_id": stream_id,
-            "agent": f["agent"],
-            "status": f["status"],
-            "previous": f.get("previous") or None,
-            "reason": f.get("reason") or None,
-            "call_uuid": f.get("call") or None,
-            "at": _ms(f.get("ts")) or _stream_ms(stream_id),
-        }
+    def _agent_event(self, stream_id: str, f: Mapping[str, str]) -> None:
+        self.agent_states[stream_id] = (
+            self.tenant,
+            stream_id,
+            f["agent"],
+            f["status"],
+            f.get("previous") or None,
+            f.get("reason") or None,
+            f.get("call") or None,
+            _ms(f.get("ts")) or _stream_ms(stream_id),
+        )
 
-    def _leg(self, f: dict[str, str]) -> None:
+    def _leg(self, f: Mapping[str, str]) -> None:
         leg, call, role = f["leg"], f["call"], f.get("role") or "other"
         if not leg or not call:
             raise ValueError("leg without a UUID")

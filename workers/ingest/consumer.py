@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from redis import Redis
+from redis import ConnectionPool, Redis
 from redis.exceptions import ResponseError
 from sqlalchemy import Engine
 
 from callcenter.acd.keys import Keys
-from workers.ingest.batch import Batch, Pricer
-from workers.ingest.writer import write_batch
+from workers.ingest.batch import Batch, Pricer, stream_id_key
+from workers.ingest.writer import IngestCursorMove, read_cursor, write_batch
 
 __all__ = ["CONSUMER", "GROUP", "IngestResult", "ingest"]
 
@@ -60,6 +60,20 @@ def _ensure_group(redis: Redis, stream: str) -> None:
             raise
 
 
+def _reader(redis: Redis) -> Redis:
+    """A client of the same server whose XREADGROUP replies stay as hiredis parsed them
+    (strings, flat field lists): redis-py's own reply conversion costs more than the fold."""
+    kwargs = dict(redis.connection_pool.connection_kwargs)
+    kwargs["decode_responses"] = True
+    reader = Redis(
+        connection_pool=ConnectionPool(
+            connection_class=redis.connection_pool.connection_class, **kwargs
+        )
+    )
+    reader.response_callbacks["XREADGROUP"] = lambda response, **_: response
+    return reader
+
+
 def ingest(
     redis: Redis,
     engine: Engine,
@@ -69,35 +83,45 @@ def ingest(
     time_budget: float = 5.0,
     pricer: Pricer | None = None,
     on_committed: Callable[[Batch], None] | None = None,
+    lock_ms: int = LOCK_MS,
 ) -> IngestResult:
     """Ingest what the tenant's Stream holds, batch by batch, for up to ``time_budget`` s."""
     keys = Keys(tenant)
     stream, lock = keys.events, f"{keys.base}:ingest:lock"
     result = IngestResult(tenant)
     token = uuid.uuid4().hex
-    if not redis.set(lock, token, nx=True, px=LOCK_MS):
+    if not redis.set(lock, token, nx=True, px=lock_ms):
         result.busy = True
         return result
+    reader = _reader(redis)
     try:
         _ensure_group(redis, stream)
+        cursor = read_cursor(engine, tenant)
         deadline = time.monotonic() + time_budget
         pending = True  # entries a killed run read and never acknowledged come first
         while time.monotonic() < deadline:
-            reply = redis.xreadgroup(
-                GROUP, CONSUMER, {stream: "0" if pending else ">"}, count=batch_size
-            )
-            entries = reply[0][1] if reply else []
+            reply = reader.execute_command(
+                "XREADGROUP", "GROUP", GROUP, CONSUMER, "COUNT", batch_size,
+                "STREAMS", stream, "0" if pending else ">",
+            )  # fmt: skip
+            entries: list[tuple[str, list[str] | None]] = reply[0][1] if reply else []
             if not entries:
                 if pending:
                     pending = False
                     continue
                 break
+            done = stream_id_key(cursor) if cursor else (-1, -1)
             batch = Batch(tenant, pricer)
-            for entry_id, fields in entries:
-                # A pending entry the Stream's cap trimmed away comes back without fields.
-                if fields:
-                    batch.add(entry_id.decode(), fields)
-            write_batch(engine, batch)
+            for entry_id, flat in entries:
+                # A pending entry the Stream's cap trimmed away comes back without fields; one
+                # at or before the cursor is committed already (the run died before its XACK).
+                if flat and stream_id_key(entry_id) > done:
+                    it = iter(flat)
+                    batch.add(entry_id, dict(zip(it, it, strict=True)))
+            last = entries[-1][0]
+            if stream_id_key(last) > done:
+                write_batch(engine, batch, cursor=IngestCursorMove(tenant, cursor, last))
+                cursor = last
             redis.xack(stream, GROUP, *[entry_id for entry_id, _ in entries])
             result.batches += 1
             result.entries += len(entries)
@@ -106,8 +130,9 @@ def ingest(
             result.ended_calls += sorted(batch.ended_calls)
             if on_committed is not None:
                 on_committed(batch)
-            redis.eval(_RENEW, 1, lock, token, LOCK_MS)
+            redis.eval(_RENEW, 1, lock, token, lock_ms)
     finally:
+        reader.close()
         redis.eval(_RELEASE, 1, lock, token)
     if result.entries:
         log.info(

@@ -17,6 +17,7 @@ from workers.context import WorkerContext, context
 from workers.ingest.batch import Batch
 from workers.ingest.consumer import IngestResult, ingest
 from workers.ingest.costs import RatePricer
+from workers.ingest.writer import CursorMoved
 
 __all__ = ["ingest_all", "ingest_tenant", "run_ingest", "tenants"]
 
@@ -76,7 +77,7 @@ def ingest_tenant(tenant: str) -> dict[str, int | bool]:
     """Errors are logged and left for the next run: what was not acknowledged is read again."""
     try:
         result = run_ingest(context(), tenant)
-    except (RedisError, SQLAlchemyError, OSError) as exc:
+    except (RedisError, SQLAlchemyError, OSError, CursorMoved) as exc:
         log.warning("cdr_ingest_failed tenant=%s error=%s", tenant, exc)
         return {"failed": True}
     return {"entries": result.entries, "rows": result.rows, "busy": result.busy}

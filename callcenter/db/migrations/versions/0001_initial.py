@@ -134,6 +134,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_quality_scores_worst", ["tenant", "score"], unique=False)
 
     op.create_table(
+        "ingest_cursors",
+        sa.Column("tenant", sa.String(length=64), nullable=False),
+        sa.Column("last_id", sa.String(length=32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("tenant"),
+    )
+    op.create_table(
         "queue_waits",
         sa.Column("call_uuid", sa.String(length=64), nullable=False),
         sa.Column("queue", sa.String(length=64), nullable=False),
@@ -213,6 +220,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("ingest_cursors")
     with op.batch_alter_table("comments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_comments_call_uuid"))
 

@@ -1,0 +1,148 @@
+"""CDR ingest speed: our ingest (Redis Stream -> rows in PostgreSQL) against a raw COPY of the
+same rows into the same tables.
+
+    .venv/bin/python bench/cdr_ingest.py [--calls 20000] [--batch 5000] [--rounds 3]
+
+Each round: a fresh tenant's Stream gets ``--calls`` answered queue calls (12 entries each, as
+the controller writes them: call states, agent states, two legs, the recording), then the clock
+runs while ``workers.ingest.consumer.ingest`` reads, folds, writes and acknowledges them all.
+The rows it produced (calls, legs, queue waits, agent states) are then copied out, the tables
+emptied, and the same rows COPYed back in from memory, one COPY per table in one transaction:
+the fastest way PostgreSQL takes rows, our ceiling. Best round of each. Last line:
+``ingest_rows_per_s=<x> copy_rows_per_s=<y> ratio=<x/y>``.
+
+PostgreSQL at ``CC_BENCH_POSTGRES_URL`` (default postgresql://postgres@127.0.0.1:5432/postgres;
+a database of its own is created and dropped), Redis at ``--redis``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from redis import Redis
+from sqlalchemy import Engine, create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from callcenter.acd.keys import Keys  # noqa: E402
+from callcenter.db.engine import make_engine, normalize_url  # noqa: E402
+from callcenter.db.migrate import upgrade  # noqa: E402
+from tests.workers.streams import many_calls  # noqa: E402
+from workers.ingest.consumer import ingest  # noqa: E402
+
+TABLES = ("calls", "call_legs", "queue_waits", "agent_states")
+
+
+def _fill(redis: Redis, tenant: str, calls: int) -> int:
+    stream = Keys(tenant).events
+    pipe = redis.pipeline(transaction=False)
+    n = 0
+    for entry in many_calls(calls):
+        pipe.xadd(stream, dict(entry))
+        n += 1
+        if n % 5000 == 0:
+            pipe.execute()
+    pipe.execute()
+    return n
+
+
+def _truncate(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)}, recordings CASCADE"))
+
+
+def _copy_out(engine: Engine) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for table in TABLES:
+            buf = io.StringIO()
+            cur.copy_expert(f"COPY {table} TO STDOUT", buf)
+            data = buf.getvalue()
+            out[table] = (data, data.count("\n"))
+        raw.commit()
+    finally:
+        raw.close()
+    return out
+
+
+def _copy_in(engine: Engine, dump: dict[str, tuple[str, int]]) -> float:
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        start = time.perf_counter()
+        for table, (data, _) in dump.items():
+            cur.copy_expert(f"COPY {table} FROM STDIN", io.StringIO(data))
+        raw.commit()
+        return time.perf_counter() - start
+    finally:
+        raw.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+
+    import os
+
+    admin_url = normalize_url(
+        os.environ.get("CC_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    redis = Redis.from_url(args.redis)
+    engine: Engine | None = None
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        best_ingest = best_copy = 0.0
+        rows = 0
+        for round_no in range(1, args.rounds + 1):
+            _truncate(engine)
+            tenant = f"bench{uuid.uuid4().hex[:8]}"
+            entries = _fill(redis, tenant, args.calls)
+            start = time.perf_counter()
+            result = ingest(redis, engine, tenant, batch_size=args.batch, time_budget=3600)
+            took = time.perf_counter() - start
+            redis.delete(Keys(tenant).events)
+            assert result.entries == entries, (result.entries, entries)
+            dump = _copy_out(engine)
+            rows = sum(n for _, n in dump.values())
+            _truncate(engine)
+            copy_took = _copy_in(engine, dump)
+            print(
+                f"round {round_no}: {args.calls} calls, {entries} Stream entries, {rows} rows: "
+                f"ingest {took:.2f} s ({rows / took:,.0f} rows/s, {entries / took:,.0f} "
+                f"entries/s), COPY {copy_took:.2f} s ({rows / copy_took:,.0f} rows/s)"
+            )
+            best_ingest = max(best_ingest, rows / took)
+            best_copy = max(best_copy, rows / copy_took)
+        print(
+            f"ingest_rows_per_s={best_ingest:.0f} copy_rows_per_s={best_copy:.0f} "
+            f"ratio={best_ingest / best_copy:.2f}"
+        )
+    finally:
+        if engine is not None:
+            engine.dispose()
+        redis.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
