@@ -83,10 +83,15 @@ class WorkerSettings(_Section):
     # Stream entries per database transaction, and how often the ingest runs (seconds).
     batch_size: int = Field(5000, ge=1, le=100_000)
     ingest_interval: float = Field(1.0, gt=0)
+    # How long a tenant's ingest stays locked by a worker that died in it.
+    ingest_lock_seconds: float = Field(15.0, gt=0)
     # Where the switch writes recordings (the controller's --recordings-dir, shared with the
     # workers), and where processed recordings are kept: a folder, or s3://bucket/prefix.
     recordings_dir: Path = Path("var/recordings")
     storage: str = "var/storage"
+    # Credentials of an s3:// storage (kept out of the storage string, which gets logged).
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
     recording_format: str = Field("flac", pattern="^(flac|ogg|mp3)$")
     # Seconds after a call ends before it is scored (the agent's wrap-up may add a disposition).
     quality_delay: float = Field(60.0, ge=0)

@@ -496,7 +496,7 @@ class QueueCallFlow:
             await self._bridge_failed(esl, offer, leg, reply)
             return
         await self.store.bridged(offer)
-        path = self.settings.recordings_dir / f"{offer.call_id}.wav"
+        path = (self.settings.recordings_dir / f"{offer.call_id}.wav").absolute()
         await esl.api(f"uuid_record {offer.call_id} start {path}")
         await self._recording_started(offer.call_id, path)
         log.info("queue_bridged uuid=%s agent=%s", offer.call_id, offer.agent)
@@ -572,7 +572,7 @@ class QueueCallFlow:
             return
         await self.store.callback_connected(offer.call_id, customer)
         await self.store.bridged(offer)
-        path = settings.recordings_dir / f"{offer.call_id}.wav"
+        path = (settings.recordings_dir / f"{offer.call_id}.wav").absolute()
         await esl.api(f"uuid_record {customer} start {path}")
         await self._recording_started(offer.call_id, path)
         log.info("queue_callback_bridged uuid=%s agent=%s", offer.call_id, offer.agent)

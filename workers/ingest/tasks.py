@@ -59,6 +59,7 @@ def run_ingest(ctx: WorkerContext, tenant: str, *, follow_up: bool = True) -> In
         tenant,
         batch_size=cfg.batch_size,
         pricer=RatePricer(ctx.center(), tenant),
+        lock_ms=int(cfg.ingest_lock_seconds * 1000),
         on_committed=(lambda batch: _follow_up(ctx, batch)) if follow_up else None,
     )
 

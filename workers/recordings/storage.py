@@ -16,6 +16,7 @@ from typing import BinaryIO, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 from urllib.request import url2pathname
 
+from callcenter.settings import WorkerSettings
 from workers.recordings.errors import StorageError, StorageNotFound
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "StorageError",
     "StorageNotFound",
     "check_key",
+    "configured_storage",
     "open_storage",
     "recording_key",
 ]
@@ -128,6 +130,15 @@ class LocalStorage:
         if not path.is_absolute() or not path.resolve().is_relative_to(self.folder):
             raise StorageError(f"{path} is outside the storage folder {self.folder}")
         return path
+
+
+def configured_storage(settings: WorkerSettings) -> RecordingStorage:
+    """The storage of the workers' settings, with its S3 credentials when it has any."""
+    return open_storage(
+        settings.storage,
+        access_key=settings.s3_access_key or None,
+        secret_key=settings.s3_secret_key or None,
+    )
 
 
 def open_storage(

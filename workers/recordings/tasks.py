@@ -29,7 +29,7 @@ from workers.context import WorkerContext, context
 from workers.recordings import rows
 from workers.recordings.analysis import analyse
 from workers.recordings.errors import RecordingError, RecordingNotReady, StorageError
-from workers.recordings.storage import open_storage, recording_key
+from workers.recordings.storage import configured_storage, recording_key
 from workers.recordings.transcode import transcode
 
 __all__ = [
@@ -107,7 +107,7 @@ def process_recording(
     except RecordingError as exc:
         return _failed(ctx, call_uuid, exc.reason, now)
 
-    storage = open_storage(cfg.storage)
+    storage = configured_storage(cfg)
     day = rows.as_utc(row.created_at, now).date()
     with tempfile.TemporaryDirectory(prefix="cc-recording-") as work:
         try:
