@@ -153,6 +153,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--concurrency", type=int, help="worker threads (default from settings)")
     worker.add_argument(
+        "--queues",
+        default="cdr,callcenter",
+        help="cdr (the CDR ingest), callcenter (recordings, scores, retention); default both",
+    )
+    worker.add_argument(
         "--no-beat", action="store_true", help="no embedded beat (run one beat per center)"
     )
     worker.add_argument(
@@ -235,7 +240,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         "worker",
         "--pool=threads",
         f"--concurrency={args.concurrency or settings.worker.concurrency}",
-        "--queues=callcenter",
+        f"--queues={args.queues}",
         f"--loglevel={args.log_level or settings.logging.level}",
         "--without-gossip",
         "--without-mingle",

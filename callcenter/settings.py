@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
     "EslSettings",
@@ -80,6 +80,15 @@ class WorkerSettings(_Section):
     # Tenants whose event Streams are ingested besides those that announce themselves (every
     # controller adds its tenant to ``cc:tenants``).
     tenants: list[str] = []
+
+    @field_validator("tenants", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # From the environment a list is written "acme,globex".
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     # Stream entries per database transaction, and how often the ingest runs (seconds).
     batch_size: int = Field(5000, ge=1, le=100_000)
     ingest_interval: float = Field(1.0, gt=0)

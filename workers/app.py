@@ -12,7 +12,9 @@ from celery.schedules import crontab
 
 from callcenter.settings import Settings, load_settings
 
-__all__ = ["TASK_MODULES", "app", "make_app"]
+__all__ = ["QUEUES", "TASK_MODULES", "app", "make_app"]
+
+QUEUES = ("cdr", "callcenter")
 
 TASK_MODULES = [
     "workers.ingest.tasks",
@@ -31,6 +33,9 @@ def make_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue="callcenter",
+        # The ingest has a queue of its own: a center can give it workers that recordings and
+        # scores never keep busy (callcenter worker --queues cdr).
+        task_routes={"cc.ingest_all": {"queue": "cdr"}, "cc.ingest_tenant": {"queue": "cdr"}},
         broker_connection_retry_on_startup=True,
         # A task a killed worker had taken comes back to another after this long.
         broker_transport_options={"visibility_timeout": 300},

@@ -20,12 +20,13 @@ def answered_call(
     campaign: str = "tv-spring",
     caller: str = "79161234567",
     caller_hung_up: bool = True,
+    recording: bool = True,
 ) -> list[Entry]:
     """Every entry one answered queue call leaves on the Stream, in the order they come."""
     leg = str(uuid.uuid5(uuid.NAMESPACE_URL, call))
     bridged = t0 + wait_ms + 3000
     ended = bridged + talk_ms
-    return [
+    entries: list[Entry] = [
         {"type": "call", "call": call, "queue": queue, "state": "waiting", "position": 1,
          "ts": t0},
         {"type": "call", "call": call, "queue": queue, "state": "offering", "agents": agent,
@@ -60,6 +61,7 @@ def answered_call(
         {"type": "agent", "agent": agent, "status": "available", "previous": "wrap_up",
          "ts": ended + 10_000},
     ]  # fmt: skip
+    return entries if recording else [e for e in entries if e["type"] != "recording"]
 
 
 def abandoned_call(
@@ -78,10 +80,16 @@ def abandoned_call(
     ]  # fmt: skip
 
 
-def many_calls(n: int, *, t0: int = 1_767_000_000_000, agents: int = 50) -> Iterator[Entry]:
-    """``n`` answered calls, interleaved as on a busy center (each call's entries in order)."""
+def many_calls(
+    n: int, *, t0: int = 1_767_000_000_000, agents: int = 50, recordings: bool = True
+) -> Iterator[Entry]:
+    """``n`` answered calls one after another (each call's entries in order)."""
     for i in range(n):
         call = str(uuid.UUID(int=i + 1))
         yield from answered_call(
-            call, agent=str(1000 + i % agents), t0=t0 + i * 250, wait_ms=1000 + i % 30_000
+            call,
+            agent=str(1000 + i % agents),
+            t0=t0 + i * 250,
+            wait_ms=1000 + i % 30_000,
+            recording=recordings,
         )
