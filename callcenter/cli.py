@@ -99,6 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--time-scale", type=float, default=1.0)
     demo.add_argument("--redis", help="Redis URL (default from settings: redis_url)")
     demo.add_argument("--seed", type=int)
+    demo.add_argument(
+        "--no-worker", action="store_true", help="no Celery worker (no call records written)"
+    )
 
     agent = sub.add_parser("agent", help="change an agent's state: login, ready, break, logout")
     agent.add_argument("action", choices=["login", "ready", "break", "logout", "show"])
@@ -372,11 +375,13 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         time_scale=args.time_scale,
         redis_url=args.redis or settings.redis_url,
         seed=args.seed,
+        database_url=None if args.no_worker else settings.database_url,
+        storage=settings.worker.storage,
     )
     figures = await run_demo(options, sys.stdout)
     print(
         f"demo: offered={figures.offered} answered={figures.answered} "
-        f"abandoned={figures.abandoned} ended={figures.ended}"
+        f"abandoned={figures.abandoned} ended={figures.ended} cdr={figures.cdr_rows}"
     )
     return 0
 

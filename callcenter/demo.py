@@ -1,22 +1,28 @@
 """``callcenter demo``: the whole center on embedded defaults, with synthetic traffic.
 
 Starts the simulated switch, a controller on the local Redis (tenant ``demo``, cleared first),
-agents' phones that answer after random delays and talk for random times, and callers arriving
-at a given rate who give up after a random patience. Prints live figures once a second.
+agents' phones that answer after random delays and talk for random times, callers arriving at
+a given rate who give up after a random patience, and a Celery worker process that writes the
+calls' records into the database (SQLite by default) and post-processes the recordings. Prints
+live figures once a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import shutil
+import signal
 import socket
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -35,6 +41,7 @@ from callcenter.acd.store import AcdStore
 from callcenter.controller.announcer import Announcer
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.esl.client import InboundClient
+from callcenter.esl.errors import EslError
 from callcenter.sim import SimSwitch
 
 __all__ = ["DemoOptions", "run_demo"]
@@ -42,6 +49,9 @@ __all__ = ["DemoOptions", "run_demo"]
 DEMO_DIALPLAN = """<include><context name="public">
   <extension name="demo_support_line">
     <condition field="destination_number" expression="^(74950000000)$">
+      <action application="set" data="cc_tenant=demo"/>
+      <action application="set" data="cc_did=74950000000"/>
+      <action application="set" data="cc_did_label=demo advert"/>
       <action application="answer"/>
       <action application="set" data="cc_queue=support"/>
       <action application="park"/>
@@ -59,6 +69,9 @@ class DemoOptions:
     time_scale: float = 1.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     seed: int | None = None
+    # Where the worker writes the calls' records (None: no worker) and keeps the recordings.
+    database_url: str | None = "sqlite:///var/callcenter.db"
+    storage: str = "var/storage"
 
 
 @dataclass
@@ -67,7 +80,9 @@ class Figures:
     answered: int = 0
     abandoned: int = 0
     ended: int = 0
+    cdr_rows: int = 0  # calls of this run that ended and are in the database
     started: float = field(default_factory=time.monotonic)
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 async def _clear_tenant(redis: Redis, store: AcdStore) -> None:
@@ -173,6 +188,7 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
     await flow.start()
     announcer = Announcer({"sim": esl}, store, flow.settings.moh, tick_seconds=0.5)
     await announcer.start()
+    worker = await _start_worker(options, redis_url, folder) if options.database_url else None
     figures = Figures()
     out.write(
         f"callcenter demo: simulated switch on 127.0.0.1:{switch.port}, {options.agents} agents, "
@@ -181,7 +197,7 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
     tasks = [
         asyncio.create_task(_callers(switch, options, rng, figures)),
         asyncio.create_task(_agents_vary(switch, agents, rng)),
-        asyncio.create_task(_show(store, redis, figures, out)),
+        asyncio.create_task(_show(store, redis, figures, out, options.database_url)),
     ]
     try:
         if options.duration is None:
@@ -193,10 +209,94 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await announcer.stop()
+        # Everyone still on the line hangs up while the controller listens, so every call of
+        # the run ends with its record.
+        with contextlib.suppress(EslError, OSError):
+            await esl.api("hupall NORMAL_CLEARING")
+            await asyncio.sleep(1.0)
         await flow.stop()
         await esl.close()
         await switch.stop()
+        if worker is not None:
+            await _stop_worker(worker, options, figures)
     return figures
+
+
+async def _start_worker(
+    options: DemoOptions, redis_url: str, folder: Path
+) -> asyncio.subprocess.Process:
+    """``callcenter worker`` on the demo's Redis and database, after migrating the database."""
+    from callcenter.db.migrate import upgrade
+
+    assert options.database_url is not None
+    await asyncio.to_thread(upgrade, options.database_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCENTER_")}
+    env.update(
+        CALLCENTER_REDIS_URL=redis_url,
+        CALLCENTER_DATABASE_URL=options.database_url,
+        CALLCENTER_WORKER__RECORDINGS_DIR=str(folder / "recordings"),
+        CALLCENTER_WORKER__STORAGE=options.storage,
+        CALLCENTER_WORKER__INGEST_INTERVAL="0.5",
+        CALLCENTER_WORKER__QUALITY_DELAY=str(max(1.0, 10 * options.time_scale)),
+        CALLCENTER_LOGGING__LEVEL="WARNING",
+    )
+    log = (folder / "worker.log").open("ab")
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "callcenter", "worker", "--concurrency", "2",
+            "--beat-schedule", str(folder / "celerybeat-schedule"),
+            env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    finally:
+        log.close()
+
+
+async def _stop_worker(
+    worker: asyncio.subprocess.Process, options: DemoOptions, figures: Figures
+) -> None:
+    """Give the worker a moment to write the last calls, then stop it."""
+    if options.database_url is not None:
+        for _ in range(20):
+            count = await asyncio.to_thread(_count_calls, options.database_url, figures.since)
+            if count == figures.cdr_rows and count:
+                break
+            figures.cdr_rows = count
+            await asyncio.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(worker.wait(), 15)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        await worker.wait()
+
+
+def _count_calls(database_url: str, since: datetime) -> int:
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from callcenter.db.engine import make_engine
+    from callcenter.db.models import Call
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(Call)
+                    .where(
+                        Call.tenant == "demo",
+                        Call.ended_at.is_not(None),
+                        Call.started_at >= since,
+                    )
+                ).scalar_one()
+            )
+    except SQLAlchemyError:
+        return 0
+    finally:
+        engine.dispose()
 
 
 async def _callers(
@@ -224,7 +324,9 @@ async def _agents_vary(switch: SimSwitch, agents: list[str], rng: random.Random)
             phone.update(answer_after=rng.uniform(0.5, 4), hangup_after=rng.uniform(5, 30))
 
 
-async def _show(store: AcdStore, redis: Redis, figures: Figures, out: TextIO) -> None:
+async def _show(
+    store: AcdStore, redis: Redis, figures: Figures, out: TextIO, database_url: str | None
+) -> None:
     last_id = "0-0"
     while True:
         await asyncio.sleep(1)
@@ -252,9 +354,12 @@ async def _show(store: AcdStore, redis: Redis, figures: Figures, out: TextIO) ->
         sl = (await store.queue_stats("support"))["service_level"]
         rate = figures.offered / max(1e-9, time.monotonic() - figures.started)
         agent_text = " ".join(f"{s.value}={states.get(s.value, 0)}" for s in AgentStatus)
+        if database_url is not None:
+            figures.cdr_rows = await asyncio.to_thread(_count_calls, database_url, figures.since)
         out.write(
             f"waiting={len(waiting)} longest_wait={longest:.0f}s SL={sl:.0f}% "
             f"offered={figures.offered} answered={figures.answered} "
-            f"abandoned={figures.abandoned} calls/s={rate:.2f} | {agent_text}\n"
+            f"abandoned={figures.abandoned} calls/s={rate:.2f} cdr={figures.cdr_rows} "
+            f"| {agent_text}\n"
         )
         out.flush()

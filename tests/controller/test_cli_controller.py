@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,8 +19,13 @@ CLI = [sys.executable, "-m", "callcenter"]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+def cli(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = None if env is None else {**os.environ, **env}
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, env=full, cwd=cwd
+    )
 
 
 def test_parse_node_addresses() -> None:
@@ -104,16 +111,26 @@ def test_unreachable_redis_is_reported() -> None:
     assert "Redis is not reachable" in result.stderr
 
 
-def test_demo_runs_and_routes_calls(redis_url: str) -> None:
+def test_demo_runs_routes_calls_and_fills_the_database(redis_url: str, tmp_path: Path) -> None:
+    database = tmp_path / "demo.db"
     result = cli(
         "demo", "--duration", "4", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
         "--seed", "7", "--redis", redis_url, timeout=90,
+        env={"CALLCENTER_DATABASE_URL": f"sqlite:///{database}",
+             "CALLCENTER_WORKER__STORAGE": str(tmp_path / "storage")},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "waiting=" in result.stdout and "SL=" in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
     answered = int(summary.split("answered=")[1].split()[0])
+    offered = int(summary.split("offered=")[1].split()[0])
     assert answered > 0, result.stdout
+    # Every call of the run ended and the worker wrote its record into the embedded database.
+    with sqlite3.connect(database) as conn:
+        calls = conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL").fetchone()[0]
+        bridged = conn.execute("SELECT count(*) FROM calls WHERE outcome = 'answered'").fetchone()
+    assert calls == offered == int(summary.split("cdr=")[1].split()[0]), result.stdout
+    assert bridged[0] > 0
 
 
 def test_demo_starts_its_own_redis_when_none_answers() -> None:
@@ -123,7 +140,7 @@ def test_demo_starts_its_own_redis_when_none_answers() -> None:
         port = sock.getsockname()[1]  # nothing listens there once the socket is closed
     result = cli(
         "demo", "--duration", "3", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
-        "--seed", "3", "--redis", f"redis://127.0.0.1:{port}/0", timeout=90,
+        "--seed", "3", "--redis", f"redis://127.0.0.1:{port}/0", "--no-worker", timeout=90,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"no Redis at redis://127.0.0.1:{port}/0; started a private one" in result.stdout
