@@ -218,7 +218,7 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
         await esl.close()
         await switch.stop()
         if worker is not None:
-            await _stop_worker(worker, options, figures)
+            await _stop_worker(worker, options, figures, store)
     return figures
 
 
@@ -237,6 +237,9 @@ async def _start_worker(
         CALLCENTER_WORKER__RECORDINGS_DIR=str(folder / "recordings"),
         CALLCENTER_WORKER__STORAGE=options.storage,
         CALLCENTER_WORKER__INGEST_INTERVAL="0.5",
+        # Only the demo's calls: the Redis may hold other centers' tenants.
+        CALLCENTER_WORKER__TENANTS="demo",
+        CALLCENTER_WORKER__DISCOVER_TENANTS="false",
         CALLCENTER_WORKER__QUALITY_DELAY=str(max(1.0, 10 * options.time_scale)),
         CALLCENTER_LOGGING__LEVEL="WARNING",
     )
@@ -252,16 +255,20 @@ async def _start_worker(
 
 
 async def _stop_worker(
-    worker: asyncio.subprocess.Process, options: DemoOptions, figures: Figures
+    worker: asyncio.subprocess.Process,
+    options: DemoOptions,
+    figures: Figures,
+    store: AcdStore,
 ) -> None:
-    """Give the worker a moment to write the last calls, then stop it."""
+    """Let the worker ingest the run's last events (up to 20 s), then stop it."""
+    for _ in range(80):
+        if await _all_ingested(store):
+            break
+        await asyncio.sleep(0.25)
     if options.database_url is not None:
-        for _ in range(20):
-            count = await asyncio.to_thread(_count_calls, options.database_url, figures.since)
-            if count == figures.cdr_rows and count:
-                break
-            figures.cdr_rows = count
-            await asyncio.sleep(0.5)
+        figures.cdr_rows = await asyncio.to_thread(
+            _count_calls, options.database_url, figures.since
+        )
     with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGTERM)
     try:
@@ -270,6 +277,16 @@ async def _stop_worker(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(worker.pid, signal.SIGKILL)
         await worker.wait()
+
+
+async def _all_ingested(store: AcdStore) -> bool:
+    """The CDR ingest's consumer group has read and acknowledged the whole Stream."""
+    try:
+        groups = await store.redis.xinfo_groups(store.keys.events)
+    except RedisError:
+        return False
+    group = next((g for g in groups if g.get("name") in (b"cdr", "cdr")), None)
+    return group is not None and group.get("lag") == 0 and group.get("pending") == 0
 
 
 def _count_calls(database_url: str, since: datetime) -> int:

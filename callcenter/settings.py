@@ -80,6 +80,9 @@ class WorkerSettings(_Section):
     # Tenants whose event Streams are ingested besides those that announce themselves (every
     # controller adds its tenant to ``cc:tenants``).
     tenants: list[str] = []
+    # Also ingest every tenant a controller announced in Redis (``cc:tenants``); off, only
+    # ``tenants`` are (the demo, on a Redis other centers may share).
+    discover_tenants: bool = True
 
     @field_validator("tenants", mode="before")
     @classmethod

@@ -12,15 +12,23 @@
     tiers:
       - {queue: support, agent: "1000", level: 1, position: 1}
 
+A queue may also list the disposition codes its agents choose from after a call and the rules
+of its automatic quality score (``QualityRules``); neither goes to Redis: the workers read them
+from the file.
+
 Loading it into Redis adds and updates; it never logs an agent out (a reload is harmless).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,10 +40,36 @@ from pydantic import (
 from callcenter.acd.model import QueueConfig, Strategy
 from callcenter.acd.store import AcdStore
 
-__all__ = ["MIN_ANNOUNCE_SECONDS", "AcdConfig", "AcdConfigError", "load_acd_config"]
+__all__ = [
+    "MIN_ANNOUNCE_SECONDS",
+    "AcdConfig",
+    "AcdConfigError",
+    "DispositionCode",
+    "QualityPenalties",
+    "QualityRules",
+    "QueueEntry",
+    "load_acd_config",
+]
 
 # The shortest period of queue announcements a center file may ask for.
 MIN_ANNOUNCE_SECONDS = 5.0
+
+_DISPOSITION_CODE = re.compile(r"[a-z0-9_-]{1,64}")
+
+
+def _disposition_code(value: str) -> str:
+    if not _DISPOSITION_CODE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a disposition code (a-z, 0-9, _ and -, at most 64 characters)"
+        )
+    return value
+
+
+# A disposition code is stored with the call and shown in reports: a short slug.
+DispositionCode = Annotated[str, AfterValidator(_disposition_code)]
+
+# What Redis keeps of a queue (the rest of an entry is for the workers).
+_REDIS_FIELDS = {f.name for f in fields(QueueConfig)}
 
 
 class AcdConfigError(Exception):
@@ -44,6 +78,41 @@ class AcdConfigError(Exception):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class QualityPenalties(_Model):
+    """Points a call loses for each rule it breaks (0 turns the rule off); the score starts at
+    100 and never goes below 0."""
+
+    slow_answer: int = Field(10, ge=0, le=100)
+    long_wait: int = Field(15, ge=0, le=100)
+    long_hold: int = Field(10, ge=0, le=100)
+    silence: int = Field(10, ge=0, le=100)
+    overtalk: int = Field(10, ge=0, le=100)
+    abrupt_hangup: int = Field(30, ge=0, le=100)
+    missing_disposition: int = Field(20, ge=0, le=100)
+
+
+class QualityRules(_Model):
+    """The automatic quality rules of a queue's answered calls (``workers/quality.py``).
+
+    A call loses a rule's penalty when it was answered later than ``answer_within_seconds``
+    (unset: the queue's ``service_level_seconds``), waited longer than ``max_wait_seconds``
+    (both rules may apply to one call), spent longer than ``max_hold_seconds`` on hold, was
+    silent for more than ``max_silence_share`` of its recording, had more than
+    ``max_overtalk_seconds`` of both sides talking at once, was hung up by the agent less than
+    ``abrupt_agent_hangup_seconds`` after the bridge, or was left without a disposition
+    (``require_disposition``, for a queue that has dispositions).
+    """
+
+    answer_within_seconds: float | None = Field(None, gt=0)
+    max_wait_seconds: float = Field(120.0, gt=0)
+    max_hold_seconds: float = Field(60.0, ge=0)
+    max_silence_share: float = Field(0.3, ge=0, le=1)
+    max_overtalk_seconds: float = Field(10.0, ge=0)
+    abrupt_agent_hangup_seconds: float = Field(10.0, ge=0)
+    require_disposition: bool = True
+    penalties: QualityPenalties = QualityPenalties()
 
 
 class QueueEntry(_Model):
@@ -62,6 +131,23 @@ class QueueEntry(_Model):
     announce_position: bool = True
     announce_wait: bool = True
     ring_progressively_delay_seconds: float = Field(10.0, gt=0)
+    # Codes an agent may give a call after it (empty: the queue does not use dispositions).
+    dispositions: list[DispositionCode] = []
+    quality: QualityRules = QualityRules()
+
+    def quality_rules(self) -> QualityRules:
+        """The rules as the scorer applies them: the answer limit defaults to the service level,
+        and a disposition is only required where the queue has codes to choose from."""
+        return self.quality.model_copy(
+            update={
+                "answer_within_seconds": self.answer_within_seconds(),
+                "require_disposition": self.quality.require_disposition and bool(self.dispositions),
+            }
+        )
+
+    def answer_within_seconds(self) -> float:
+        limit = self.quality.answer_within_seconds
+        return self.service_level_seconds if limit is None else limit
 
     @field_validator("announce_seconds")
     @classmethod
@@ -113,6 +199,7 @@ class AcdConfig(_Model):
                     f"queues.{n}.announce_seconds: nothing to announce "
                     "(announce_position and announce_wait are both false)"
                 )
+            problems.extend(_queue_quality_problems(n, q))
         for n, tier in enumerate(self.tiers):
             if tier.queue not in queues:
                 problems.append(f"tiers.{n}.queue: no queue {tier.queue!r}")
@@ -130,8 +217,8 @@ class AcdConfig(_Model):
         """Add or update everything in Redis (agents keep their current state)."""
         for q in self.queues:
             await store.put_queue(
-                # The entry's fields are QueueConfig's, by the same names.
-                QueueConfig(**q.model_dump())
+                # QueueConfig's fields are the entry's, by the same names.
+                QueueConfig(**q.model_dump(include=_REDIS_FIELDS))
             )
         for a in self.agents:
             await store.put_agent(
@@ -144,6 +231,33 @@ class AcdConfig(_Model):
             )
         for t in self.tiers:
             await store.put_tier(t.queue, t.agent, t.level, t.position)
+
+
+def _queue_quality_problems(n: int, queue: QueueEntry) -> list[str]:
+    problems = []
+    first: dict[str, int] = {}
+    for k, code in enumerate(queue.dispositions):
+        if code in first:
+            also = f"dispositions.{first[code]}"
+            problems.append(f"queues.{n}.dispositions.{k}: {code!r} appears twice (also {also})")
+        first.setdefault(code, k)
+    rules = queue.quality
+    asked = "require_disposition" in rules.model_fields_set and rules.require_disposition
+    if asked and not queue.dispositions:
+        problems.append(
+            f"queues.{n}.quality.require_disposition: the queue has no dispositions "
+            "to require (list them in dispositions)"
+        )
+    answer = queue.answer_within_seconds()
+    # Only a limit the file sets is held to this: the default must not make a queue with a
+    # long service level (and no quality block) invalid.
+    if "max_wait_seconds" in rules.model_fields_set and rules.max_wait_seconds < answer:
+        problems.append(
+            f"queues.{n}.quality.max_wait_seconds: {rules.max_wait_seconds:g} s is shorter than "
+            f"the answer limit of {answer:g} s (answer_within_seconds, else the queue's "
+            "service_level_seconds)"
+        )
+    return problems
 
 
 def load_acd_config(path: str | Path, tenant: str | None = None) -> AcdConfig:

@@ -23,7 +23,7 @@ from callcenter.center.model import (
 from callcenter.center.schedule import TimeCondition
 from callcenter.center.trunks import Gateway, OutboundRoute
 
-__all__ = ["PUBLIC_CONTEXT", "Center", "Tenant"]
+__all__ = ["PUBLIC_CONTEXT", "Center", "Retention", "Tenant"]
 
 # The dialplan context every tenant's DIDs are routed in (FreeSWITCH's stock name for calls
 # from outside); a tenant's own calls are in the context named after the tenant.
@@ -49,6 +49,45 @@ Domain = Annotated[
 ]
 
 
+# A century: a longer limit is a typo, not a policy.
+_MAX_RETENTION_DAYS = 36_500
+
+
+class Retention(StrictModel):
+    """How long the tenant's records are kept, in days (unset: for ever).
+
+    ``recordings_days``: recordings (the stored file and its row), counted from the end of the
+    call. ``cdr_days``: call records with their legs, queue waits, comments, dispositions and
+    quality scores, and the agents' state history. ``workers/retention.py`` removes them.
+    With ``cdr_days`` alone, recordings are kept for ever (but not longer than the call records
+    when both are set).
+    """
+
+    recordings_days: int | None = Field(None, ge=1, le=_MAX_RETENTION_DAYS)
+    cdr_days: int | None = Field(None, ge=1, le=_MAX_RETENTION_DAYS)
+
+    @model_validator(mode="after")
+    def _recordings_within_calls(self) -> Retention:
+        # A recording kept after its call record is gone can no longer be found by caller,
+        # agent or time, yet still holds a person's voice.
+        days, cdr = self.recordings_days, self.cdr_days
+        if days is not None and cdr is not None and days > cdr:
+            raise FieldProblems(
+                [
+                    (
+                        ("recordings_days",),
+                        f"{days} days is longer than cdr_days ({cdr}): a recording would "
+                        "outlive its call's record",
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.recordings_days is not None or self.cdr_days is not None
+
+
 class Tenant(StrictModel):
     """One company served by the center.
 
@@ -56,6 +95,7 @@ class Tenant(StrictModel):
     directory of its users are named after it. ``domain`` is the SIP domain its phones register
     to (``1000@acme.example.com``). Names inside a tenant (extensions, queues, menus, ...) only
     need to be unique within it; DID numbers, domains and gateway names are unique in the center.
+    ``retention`` says how long its recordings and call records are kept.
     """
 
     name: TenantName
@@ -70,6 +110,7 @@ class Tenant(StrictModel):
     queues: list[QueueEntry] = []
     agents: list[AgentEntry] = []
     tiers: list[TierEntry] = []
+    retention: Retention = Retention()
 
     @model_validator(mode="after")
     def _references(self) -> Tenant:
@@ -120,6 +161,9 @@ class Tenant(StrictModel):
         for n, condition in enumerate(self.time_conditions):
             yield ("time_conditions", n, "open"), condition.open
             yield ("time_conditions", n, "closed"), condition.closed
+
+    def queue(self, name: str) -> QueueEntry | None:
+        return next((queue for queue in self.queues if queue.name == name), None)
 
     def acd_config(self) -> AcdConfig:
         """The ACD part, as ``callcenter run`` loads it into Redis."""

@@ -112,3 +112,80 @@ def test_the_single_tenant_form_checks_a_named_tenant(tmp_path: Path) -> None:
     assert load_acd_config(path, tenant="office").tenant == "office"
     with pytest.raises(AcdConfigError, match="holds tenant 'office' only, not 'other'"):
         load_acd_config(path, tenant="other")
+
+
+def test_dispositions_and_quality_rules_of_a_queue(tmp_path: Path) -> None:
+    path = tmp_path / "center.yaml"
+    path.write_text(
+        "queues:\n"
+        "  - name: sales\n"
+        "    service_level_seconds: 30\n"
+        "    dispositions: [sale, no_sale, call-back]\n"
+        "    quality: {max_hold_seconds: 45, penalties: {long_hold: 25}}\n"
+        "  - name: support\n"
+    )
+    sales, support = load_acd_config(path).queues
+    assert sales.dispositions == ["sale", "no_sale", "call-back"]
+    rules = sales.quality_rules()
+    # The answer limit is the service level unless set; a disposition is required where the
+    # queue has codes.
+    assert (rules.answer_within_seconds, rules.max_hold_seconds) == (30, 45)
+    assert (rules.penalties.long_hold, rules.penalties.slow_answer) == (25, 10)
+    assert rules.require_disposition is True
+    assert support.dispositions == []
+    assert support.quality_rules().require_disposition is False
+    assert support.quality_rules().answer_within_seconds == 20
+
+
+async def test_dispositions_and_rules_stay_out_of_redis(store: AcdStore, tmp_path: Path) -> None:
+    path = tmp_path / "center.yaml"
+    path.write_text("queues: [{name: q, dispositions: [a], quality: {max_wait_seconds: 90}}]\n")
+    await load_acd_config(path).apply(store)
+    assert (await store.queue_config("q")).name == "q"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "dispositions: [Sale]",
+            "queues.0.dispositions.0: Value error, 'Sale' is not a disposition",
+        ),
+        ("dispositions: ['']", "'' is not a disposition code"),
+        (f"dispositions: [{'x' * 65}]", "at most 64 characters"),
+        (
+            "dispositions: [a, b, a]",
+            "queues.0.dispositions.2: 'a' appears twice (also dispositions.0)",
+        ),
+        ("dispositions: sale", "queues.0.dispositions: Input should be a valid list"),
+        ("quality: {max_silence_share: 1.5}", "queues.0.quality.max_silence_share"),
+        ("quality: {answer_within_seconds: 0}", "queues.0.quality.answer_within_seconds"),
+        ("quality: {penalties: {overtalk: 101}}", "queues.0.quality.penalties.overtalk"),
+        ("quality: {penalties: {abrupt: 5}}", "queues.0.quality.penalties.abrupt: Extra inputs"),
+        ("quality: {require_disposition: true}", "the queue has no dispositions to require"),
+        (
+            "quality: {max_wait_seconds: 10}",
+            "queues.0.quality.max_wait_seconds: 10 s is shorter than the answer limit of 20 s",
+        ),
+        (
+            "quality: {answer_within_seconds: 90, max_wait_seconds: 60}",
+            "60 s is shorter than the answer limit of 90 s",
+        ),
+    ],
+)
+def test_bad_dispositions_and_rules_name_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "center.yaml"
+    path.write_text(f"queues:\n  - name: q\n    {text}\n")
+    with pytest.raises(AcdConfigError) as info:
+        load_acd_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_a_long_service_level_needs_no_quality_block(tmp_path: Path) -> None:
+    # The default max_wait_seconds (120) is below this service level: only a limit the file
+    # sets is checked against it.
+    path = tmp_path / "center.yaml"
+    path.write_text("queues: [{name: q, service_level_seconds: 300}]\n")
+    rules = load_acd_config(path).queues[0].quality_rules()
+    assert (rules.answer_within_seconds, rules.max_wait_seconds) == (300, 120)

@@ -125,8 +125,10 @@ def test_demo_runs_routes_calls_and_fills_the_database(redis_url: str, tmp_path:
     answered = int(summary.split("answered=")[1].split()[0])
     offered = int(summary.split("offered=")[1].split()[0])
     assert answered > 0, result.stdout
-    # Every call of the run ended and the worker wrote its record into the embedded database.
+    # Every call of the run ended and the worker wrote its record into the embedded database;
+    # nothing else (the Redis holds other tests' tenants, which the demo must leave alone).
     with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT DISTINCT tenant FROM calls").fetchall() == [("demo",)]
         calls = conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL").fetchone()[0]
         bridged = conn.execute("SELECT count(*) FROM calls WHERE outcome = 'answered'").fetchone()
     assert calls == offered == int(summary.split("cdr=")[1].split()[0]), result.stdout

@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session
 from callcenter.acd.model import AgentStatus, QueueConfig, Strategy
 from callcenter.acd.store import AcdStore
 from callcenter.controller.queue_flow import TENANTS_KEY, FlowSettings, QueueCallFlow
-from callcenter.db.models import AgentStateChange, Base, Call, CallLeg, QueueWait, Recording
+from callcenter.db.models import (
+    AgentStateChange,
+    Base,
+    Call,
+    CallLeg,
+    QualityScore,
+    QueueWait,
+    Recording,
+)
 from callcenter.esl.client import InboundClient
 from callcenter.sim import SimSwitch
 from tests.workers.worker_process import WorkerProcess
@@ -219,10 +227,18 @@ async def test_an_answered_and_an_abandoned_call_become_their_rows(
     assert rec.format == "flac" and rec.duration_s is not None and rec.duration_s > 0
     assert not _exists(center.recordings / f"{first.uuid}.wav")  # moved to storage
 
+    # The answered call got its automatic quality score (the abandoned one none).
+    await until("scored", lambda: _one(db, QualityScore, call_uuid=first.uuid), center)
+    score = _one(db, QualityScore, call_uuid=first.uuid)
+    assert score is not None and 0 <= score.score <= 100
+    assert (score.queue, score.agent) == ("support", "1000")
+    assert _one(db, QualityScore, call_uuid=second.uuid) is None
+
     # The same calls on the Stream again (as a second controller would report them): no row
     # more, no row changed.
     models: tuple[type[Base], ...] = (Call, CallLeg, QueueWait, Recording)
-    before = {m.__name__: _columns(_rows(db, m)) for m in models}
+    mine = store.keys.tenant  # other tests' tenants may be ingested meanwhile: not compared
+    before = {m.__name__: _columns(_rows(db, m, tenant=mine)) for m in models}
     redis = store.redis
     for _, fields in await redis.xrange(store.keys.events):
         if fields[b"type"] in (b"leg", b"call", b"recording"):
@@ -234,7 +250,7 @@ async def test_an_answered_and_an_abandoned_call_become_their_rows(
         return bool(info) and info[0]["entries-read"] == length and info[0]["pending"] == 0
 
     await until("the copies ingested", all_read, center)
-    after = {m.__name__: _columns(_rows(db, m)) for m in models}
+    after = {m.__name__: _columns(_rows(db, m, tenant=mine)) for m in models}
     assert after == before
 
 

@@ -70,6 +70,7 @@ def test_sigkill_in_the_middle_of_a_batch_loses_nothing(
         batch_size="2000",
         ingest_lock_seconds="2",
         tenants=tenant,
+        discover_tenants="false",  # other tests' tenants stay out of the counts
     )
     try:
         worker.start()

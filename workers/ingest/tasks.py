@@ -25,8 +25,9 @@ log = logging.getLogger("callcenter.workers.ingest")
 
 
 def tenants(ctx: WorkerContext) -> list[str]:
+    cfg = ctx.settings.worker
     announced = {raw.decode() for raw in ctx.redis.smembers(TENANTS_KEY)}
-    return sorted(announced | set(ctx.settings.worker.tenants))
+    return sorted((announced if cfg.discover_tenants else set()) | set(cfg.tenants))
 
 
 def _follow_up(ctx: WorkerContext, batch: Batch) -> None:
@@ -46,9 +47,12 @@ def _follow_up(ctx: WorkerContext, batch: Batch) -> None:
         ).all()
     for call_uuid, path in recordings:
         current_app.send_task("cc.process_recording", args=[batch.tenant, call_uuid, path])
-    delay = ctx.settings.worker.quality_delay
-    for (call_uuid,) in queued:
-        current_app.send_task("cc.score_call", args=[batch.tenant, call_uuid], countdown=delay)
+    if queued:
+        current_app.send_task(
+            "cc.score_calls",
+            args=[batch.tenant, [call_uuid for (call_uuid,) in queued]],
+            countdown=ctx.settings.worker.quality_delay,
+        )
 
 
 def run_ingest(ctx: WorkerContext, tenant: str, *, follow_up: bool = True) -> IngestResult:
