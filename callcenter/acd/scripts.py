@@ -112,7 +112,7 @@ elseif status == 'wrap_up' then
   local ready = tonumber(redis.call('HGET', a, 'ready_at') or now)
   redis.call('ZADD', base .. ':wrapup', ready, agent)
 end
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'agent', 'agent', agent, 'status', status, 'previous', previous,
   'reason', redis.call('HGET', a, 'reason') or '', 'ts', now)
 return previous
@@ -196,7 +196,7 @@ for _, call in ipairs(candidates) do
       redis.call('HSET', a, 'status', 'reserved', 'since', now, 'last_offer', now,
         'reserved_for', call, 'reserved_until', now + reserve_ms, 'reserved_by', controller)
       redis.call('ZADD', base .. ':reservations', now + reserve_ms, agent)
-      redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+      redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
         'type', 'agent', 'agent', agent, 'status', 'reserved', 'previous', 'available',
         'call', call, 'ts', now)
       table.insert(out, agent)
@@ -208,7 +208,7 @@ for _, call in ipairs(candidates) do
       offered = (redis.call('HGET', c, 'agents') or '') .. ',' .. offered
     end
     redis.call('HSET', c, 'state', 'offering', 'offered_at', now, 'agents', offered)
-    redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+    redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
       'type', 'call', 'call', call, 'queue', queue, 'state', 'offering',
       'agents', table.concat(chosen, ','), 'ts', now)
     return out
@@ -239,7 +239,7 @@ redis.call('HSET', c, 'queue', queue, 'caller_number', ARGV[5], 'caller_name', A
 redis.call('ZADD', q .. ':calls', score, call)
 -- Their place in line on arrival (1 = next), for the CDR's queue waits.
 local position = redis.call('ZRANK', q .. ':calls', call) + 1
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'call', 'call', call, 'queue', queue, 'state', 'waiting', 'position', position,
   'ts', now)
 local stats = q .. ':stats:' .. ARGV[9]
@@ -270,7 +270,7 @@ queue = queue or ''
 local talk = 0
 if bridged then talk = math.max(0, now - tonumber(bridged)) end
 redis.call('HSET', c, 'state', 'ended', 'ended_ms', now)
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'call', 'call', call, 'state', 'ended', 'queue', queue, 'agent', agent,
   'talk_ms', talk, 'ts', now)
 local stats = base .. ':queue:' .. queue .. ':stats:' .. ARGV[6]
@@ -295,7 +295,7 @@ else
   redis.call('HSET', a, 'status', status, 'idle_since', now)
   join_idle(agent, now, rnd)
 end
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'agent', 'agent', agent, 'status', status, 'previous', 'on_call',
   'reason', redis.call('HGET', a, 'reason') or '', 'ts', now)
 return 1
@@ -326,14 +326,14 @@ redis.call('ZREM', base .. ':reservations', agent)
 redis.call('HDEL', a, 'reserved_for', 'reserved_until')
 redis.call('HSET', a, 'status', 'on_call', 'since', now, 'call', call, 'no_answer', 0,
   'answered_ms', now)
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'agent', 'agent', agent, 'status', 'on_call', 'previous', 'reserved',
   'reason', redis.call('HGET', a, 'reason') or '', 'ts', now)
 redis.call('HSET', base .. ':call:' .. call, 'state', 'answered', 'agent', agent,
   'answered_ms', now)
 local wait = 0
 if enqueued > 0 then wait = now - enqueued end
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 100000, '*',
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'call', 'call', call, 'state', 'answered', 'queue', queue, 'agent', agent,
   'wait_ms', wait, 'ts', now)
 local q = base .. ':queue:' .. queue

@@ -26,8 +26,10 @@ from callcenter.acd.scripts import ANSWER, END_CALL, ENQUEUE, RESERVE, SET_STATU
 
 __all__ = ["STREAM_MAXLEN", "AcdStore"]
 
-# The event Stream is capped near this many entries (the Lua scripts use the same number).
-STREAM_MAXLEN = 100_000
+# The event Stream is capped near this many entries (the Lua scripts use the same number):
+# about 80 000 calls, the buffer the CDR workers have while they are away (minutes at the
+# busiest, hours at a usual rate) before unread entries would be trimmed.
+STREAM_MAXLEN = 1_000_000
 
 log = logging.getLogger("callcenter.acd")
 

@@ -471,3 +471,18 @@ def test_double_assignments_are_counted_from_the_stream() -> None:
     twice = [agent(b"a", b"reserved"), agent(b"a", b"reserved"), agent(b"a", b"on_call"),
              agent(b"a", b"on_call")]  # fmt: skip
     assert double_assignments(twice) == 2
+
+
+def test_the_lua_scripts_cap_the_stream_like_the_store() -> None:
+    import re
+
+    from callcenter.acd import scripts
+    from callcenter.acd.store import STREAM_MAXLEN
+
+    caps = {
+        int(cap)
+        for text in vars(scripts).values()
+        if isinstance(text, str)
+        for cap in re.findall(r"'MAXLEN', '~', (\d+)", text)
+    }
+    assert caps == {STREAM_MAXLEN}
