@@ -4,8 +4,8 @@ Subcommands: ``sim`` (the simulated FreeSWITCH), ``esl`` (one api command, like 
 or a live event feed), ``run`` (the controller), ``demo`` (everything with synthetic traffic),
 ``agent`` (login/ready/break/logout), ``queue`` (list/status), ``dialplan``
 (render/diff/push the FreeSWITCH configuration generated from the center file), ``xmlcurl``
-(serve that configuration live to mod_xml_curl), ``worker`` (the Celery workers) and ``db``
-(database migrations).
+(serve that configuration live to mod_xml_curl), ``worker`` (the Celery workers), ``db``
+(database migrations) and ``calls`` (call records: show, worst scores, comment, disposition).
 """
 
 from __future__ import annotations
@@ -169,6 +169,21 @@ def _build_parser() -> argparse.ArgumentParser:
         help="where the embedded beat keeps its schedule state",
     )
 
+    calls = sub.add_parser(
+        "calls", help="call records: show one, the worst quality scores, comment, disposition"
+    )
+    calls.add_argument("calls_command", choices=["show", "worst", "comment", "disposition"])
+    calls.add_argument("call_uuid", nargs="?", help="the call (show, comment, disposition)")
+    calls.add_argument("code", nargs="?", help="disposition: the code, from the queue's list")
+    calls.add_argument("--tenant", default="default")
+    calls.add_argument("--limit", type=int, default=20, help="worst: how many")
+    calls.add_argument("--author", help="comment, disposition: who (a name or login)")
+    calls.add_argument("--text", help="comment: the text")
+    calls.add_argument("--offset", type=float, help="comment: seconds into the recording")
+    calls.add_argument(
+        "--center", help="disposition: the center file (default: the settings' [worker] center)"
+    )
+
     db = sub.add_parser("db", help="the database: upgrade (apply migrations), current")
     db.add_argument("db_command", choices=["upgrade", "current"])
 
@@ -221,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _worker(args, settings)
         if args.command == "db":
             return _db(args, settings)
+        if args.command == "calls":
+            return _calls(args, settings)
     except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
@@ -269,6 +286,53 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     except SQLAlchemyError as exc:
         print(f"callcenter: database {_safe_url(settings.database_url)}: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _calls(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from callcenter.calls import NotesError, add_comment, set_disposition
+    from callcenter.calls.record_text import call_record_text
+    from callcenter.center import load_center
+    from callcenter.db.engine import make_engine
+    from workers.quality import worst_calls
+
+    command = args.calls_command
+    if command != "worst" and not args.call_uuid:
+        print(f"callcenter calls {command}: give the call's UUID", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        if command == "show":
+            print(call_record_text(engine, tenant=args.tenant, call_uuid=args.call_uuid))
+        elif command == "worst":
+            for scored in worst_calls(engine, tenant=args.tenant, limit=args.limit):
+                why = "; ".join(str(r["detail"]) for r in scored.reasons)
+                print(f"{scored.score:3d} {scored.call_uuid} queue={scored.queue} "
+                      f"agent={scored.agent} ended={scored.ended_at} {why}")  # fmt: skip
+        elif command == "comment":
+            note = add_comment(
+                engine, tenant=args.tenant, call_uuid=args.call_uuid,
+                author=args.author or "", text=args.text or "", offset_s=args.offset,
+            )  # fmt: skip
+            print(f"comment {note.id} added to {note.call_uuid}")
+        else:
+            path = args.center or settings.worker.center
+            center = load_center(path) if path else None
+            chosen = set_disposition(
+                engine, center, tenant=args.tenant, call_uuid=args.call_uuid,
+                code=args.code or "", set_by=args.author or "",
+            )  # fmt: skip
+            print(f"disposition {chosen.code} set on {chosen.call_uuid}")
+    except NotesError as exc:
+        print(f"callcenter: {exc.message}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"callcenter: database {_safe_url(settings.database_url)}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 
