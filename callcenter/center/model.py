@@ -16,6 +16,7 @@ Shape of a center (``Center`` and ``Tenant`` are in ``tenant.py``, time conditio
         queues: [...]                 # the ACD's own entries (callcenter/acd/config.py)
         agents: [...]
         tiers: [...]
+        retention: {recordings_days: 90, cdr_days: 730}   # Retention (tenant.py): the workers
 
 Every string here reaches FreeSWITCH sooner or later (directory and dialplan XML, ESL
 commands), so every one goes through ``one_line``. Characters such as ``<``, ``&``, quotes and
