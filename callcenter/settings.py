@@ -93,7 +93,7 @@ class WorkerSettings(_Section):
         return value
 
     # Stream entries per database transaction, and how often the ingest runs (seconds).
-    batch_size: int = Field(5000, ge=1, le=100_000)
+    batch_size: int = Field(20_000, ge=1, le=100_000)
     ingest_interval: float = Field(1.0, gt=0)
     # How long a tenant's ingest stays locked by a worker that died in it.
     ingest_lock_seconds: float = Field(15.0, gt=0)

@@ -1,24 +1,26 @@
 """Write one batch in one transaction, merged into what the database already holds.
 
-On PostgreSQL each table's rows are COPYed (CSV) into a temporary table of the same columns,
-times as epoch milliseconds, and merged with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``:
-COPY is the fast way in, and the merge makes the same call written again (two controllers
-reporting one leg, a call spread over two batches) change nothing it should not. Agent states
-are named by their Stream entry, which the tenant's ingest cursor (``ingest_cursors``, moved in
-the same transaction) has never passed: they go in without a conflict check. On SQLite (the
-demo) the same merge is an executemany upsert.
+On PostgreSQL each table's rows are COPYed (text format, the batch's rows joined as they are)
+into a temporary table of the same columns, times as epoch milliseconds, and merged with one
+``INSERT ... SELECT ... ON CONFLICT DO UPDATE``: COPY is the fast way in, and the merge makes
+the same call written again (two controllers reporting one leg, a call spread over two batches)
+change nothing it should not. The merges of all tables go in one round trip, and the temporary
+tables are made once per database session. Agent states are named by their Stream entry, which
+the tenant's ingest cursor (``ingest_cursors``, moved in the same transaction) has never
+passed: they go in without a conflict check. On SQLite (the demo) the same merge is an
+executemany upsert.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, Table, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,7 +32,17 @@ from callcenter.db.models import (
     QueueWait,
     Recording,
 )
-from workers.ingest.batch import AGENT_STATE_COLUMNS, CALL_FIRST, WAIT_FIRST, Batch, Row
+from workers.ingest.batch import (
+    AGENT_STATE_COLUMNS,
+    CALL_COLUMNS,
+    CALL_FIRST,
+    LEG_COLUMNS,
+    WAIT_COLUMNS,
+    WAIT_FIRST,
+    Batch,
+    Row,
+    typed,
+)
 
 __all__ = ["CursorMoved", "IngestCursorMove", "read_cursor", "write_batch"]
 
@@ -59,10 +71,23 @@ AGENT_STATES, RECORDINGS, CURSORS = (
     _table(Recording),
     _table(IngestCursor),
 )
+RECORDING_COLUMNS = ("call_uuid", "tenant", "source_path", "status", "attempts", "created_at")
 
 # How a batch's rows are merged: update an existing row (last non-null value wins, except the
 # "first" columns), or leave it alone.
 _UPDATE, _KEEP, _NEW = "update", "keep", "new"
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """How one table's rows of a batch go in: the SQL is made once, not per batch."""
+
+    table: Table
+    columns: tuple[str, ...]
+    stage: str
+    copy: str  # COPY into the staging table
+    insert: dict[str, str]  # how -> INSERT ... SELECT from the staging table
+    stage_ddl: str  # the staging table, created once per database session
 
 
 def _keys(table: Table) -> list[str]:
@@ -70,6 +95,59 @@ def _keys(table: Table) -> list[str]:
     if table is RECORDINGS:
         return ["call_uuid"]
     return [c.name for c in table.primary_key.columns]
+
+
+def _is_time(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, DateTime)
+
+
+def _merge_sql(table: Table, columns: tuple[str, ...], first: frozenset[str]) -> _Merge:
+    assert set(columns) <= set(table.c.keys()), (table.name, columns)
+    stage = f"cc_stage_{table.name}"
+    # Times go through as epoch-ms bigints (PostgreSQL converts them), no constraints (a serial
+    # id stays NULL there); emptied at every commit.
+    stage_ddl = ", ".join(
+        f'"{c.name}" {"bigint" if _is_time(table, c.name) else c.type.compile(_PG)}'
+        for c in table.columns
+    )
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(
+        f'to_timestamp("{c}" / 1000.0)' if _is_time(table, c) else f'"{c}"' for c in columns
+    )
+    keys = _keys(table)
+    sets = []
+    for name in columns:
+        if name in keys:
+            continue
+        if name in first:
+            sets.append(f'"{name}" = COALESCE("{table.name}"."{name}", EXCLUDED."{name}")')
+        else:
+            sets.append(f'"{name}" = COALESCE(EXCLUDED."{name}", "{table.name}"."{name}")')
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    insert = f'INSERT INTO "{table.name}" ({quoted}) SELECT {values} FROM "{stage}"'
+    return _Merge(
+        table=table,
+        columns=columns,
+        stage=stage,
+        # Text format, an empty field is NULL (the batch's rows have "" for no value).
+        copy=f"COPY \"{stage}\" ({quoted}) FROM STDIN WITH (NULL '')",
+        insert={
+            _NEW: insert,
+            _UPDATE: f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(sets)}",
+            _KEEP: f"{insert} ON CONFLICT ({conflict}) DO NOTHING",
+        },
+        stage_ddl=f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ({stage_ddl}) ON COMMIT DELETE ROWS',
+    )
+
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+_CALLS = _merge_sql(CALLS, CALL_COLUMNS, CALL_FIRST)
+_LEGS = _merge_sql(LEGS, LEG_COLUMNS, frozenset())
+_WAITS = _merge_sql(WAITS, WAIT_COLUMNS, WAIT_FIRST)
+_RECORDINGS = _merge_sql(RECORDINGS, RECORDING_COLUMNS, frozenset())
+_AGENT_STATES = _merge_sql(AGENT_STATES, AGENT_STATE_COLUMNS, frozenset())
+_ALL = (_CALLS, _LEGS, _WAITS, _RECORDINGS, _AGENT_STATES)
+_STAGED = "cc_ingest_staged"  # set in a DBAPI connection's info once its staging tables exist
 
 
 def read_cursor(engine: Engine, tenant: str) -> str | None:
@@ -81,29 +159,45 @@ def read_cursor(engine: Engine, tenant: str) -> str | None:
 
 
 def write_batch(
-    engine: Engine,
+    db: Engine | Connection,
     batch: Batch,
     *,
     cursor: IngestCursorMove | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Everything the batch touched, and the cursor, committed together or not at all."""
+    """Everything the batch touched, and the cursor, committed together or not at all (on a
+    connection of the engine, or on ``db`` when it is a connection outside a transaction)."""
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            write_batch(conn, batch, cursor=cursor, now=now)
+        return
     now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+    tenant = batch.tenant
+    created = str(now_ms)
     recordings: list[Row] = [
-        {"call_uuid": call, "tenant": batch.tenant, "source_path": path, "status": "pending",
-         "attempts": 0, "created_at": now_ms}
-        for call, path in batch.recordings.items()
-    ]  # fmt: skip
-    states = [dict(zip(AGENT_STATE_COLUMNS, r, strict=True)) for r in batch.agent_states.values()]
-    with engine.begin() as conn:
+        [call, tenant, path, "pending", "0", created] for call, path in batch.recordings.items()
+    ]
+    # Agent states are named by their Stream entry: behind a cursor move they are new.
+    states_how = _NEW if cursor is not None else _KEEP
+    parts: list[tuple[_Merge, Sequence[Sequence[str]], frozenset[str], str]] = [
+        (_CALLS, list(batch.call_rows.values()), CALL_FIRST, _UPDATE),
+        (_LEGS, list(batch.leg_rows.values()), frozenset(), _UPDATE),
+        (_WAITS, list(batch.wait_rows.values()), WAIT_FIRST, _UPDATE),
+        (_RECORDINGS, recordings, frozenset(), _KEEP),
+        (_AGENT_STATES, list(batch.agent_states.values()), frozenset(), states_how),
+    ]
+    conn = db
+    with conn.begin():
         if cursor is not None:
             _move_cursor(conn, cursor, now_ms)
-        merge = _copy_merge if conn.dialect.name == "postgresql" else _upsert
-        merge(conn, CALLS, list(batch.calls.values()), CALL_FIRST, _UPDATE)
-        merge(conn, LEGS, list(batch.legs.values()), frozenset(), _UPDATE)
-        merge(conn, WAITS, list(batch.waits.values()), WAIT_FIRST, _UPDATE)
-        merge(conn, RECORDINGS, recordings, frozenset(), _KEEP)
-        merge(conn, AGENT_STATES, states, frozenset(), _NEW if cursor is not None else _KEEP)
+        if conn.dialect.name == "postgresql":
+            staged = _copy_merge(conn, [(m, rows, how) for m, rows, _, how in parts])
+        else:
+            staged = None
+            for merge, rows, first, how in parts:
+                _upsert(conn, merge.table, merge.columns, rows, first, how)
+    if staged is not None:
+        staged[_STAGED] = True  # committed: the staging tables stay for the session
 
 
 def _move_cursor(conn: Connection, move: IngestCursorMove, now_ms: int) -> None:
@@ -125,35 +219,22 @@ def _move_cursor(conn: Connection, move: IngestCursorMove, now_ms: int) -> None:
         raise CursorMoved(move.tenant)
 
 
-def _columns(table: Table, rows: Iterable[Row]) -> list[str]:
-    seen: set[str] = set()
-    for row in rows:
-        seen.update(row)
-    return [c.name for c in table.columns if c.name in seen]
-
-
-def _is_time(table: Table, name: str) -> bool:
-    return isinstance(table.c[name].type, DateTime)
-
-
 def _upsert(
-    conn: Connection, table: Table, rows: Sequence[Row], first: frozenset[str], how: str
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    first: frozenset[str],
+    how: str,
 ) -> None:
     if not rows:
         return
-    columns = _columns(table, rows)
-    times = {name for name in columns if _is_time(table, name)}
-    full = [
-        {
-            name: (
-                datetime.fromtimestamp(row[name] / 1000, tz=UTC)
-                if name in times and row.get(name) is not None
-                else row.get(name)
-            )
-            for name in columns
-        }
-        for row in rows
-    ]
+    times = [name for name in columns if _is_time(table, name)]
+    full = [typed(columns, row) for row in rows]
+    for values in full:
+        for name in times:
+            if values[name] is not None:
+                values[name] = datetime.fromtimestamp(values[name] / 1000, tz=UTC)
     stmt = sqlite_insert(table)
     keys = _keys(table)
     sets: dict[str, Any] = {}
@@ -168,56 +249,54 @@ def _upsert(
     conn.execute(stmt, full)
 
 
-def _stage(conn: Connection, table: Table) -> str:
-    """The session's staging table of ``table``: its columns, times as epoch-ms bigints, no
-    constraints (a serial id stays NULL there); emptied at every commit."""
-    stage = f"cc_stage_{table.name}"
-    columns = ", ".join(
-        f'"{c.name}" {"bigint" if _is_time(table, c.name) else c.type.compile(conn.dialect)}'
-        for c in table.columns
+def _copy_text(rows: Sequence[Sequence[str]], width: int) -> str:
+    """Rows as COPY text: a tab between values, a newline after each row. A value with a tab,
+    newline, carriage return or backslash in it (which the checks on the whole text find, one
+    C loop each) needs escaping: only then is each value looked at."""
+    text = "\n".join(["\t".join(row) for row in rows]) + "\n"
+    if (
+        text.count("\t") == len(rows) * (width - 1)
+        and text.count("\n") == len(rows)
+        and "\\" not in text
+        and "\r" not in text
+    ):
+        return text
+    return "".join(
+        "\t".join(
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            for value in row
+        )
+        + "\n"
+        for row in rows
     )
-    conn.exec_driver_sql(
-        f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ({columns}) ON COMMIT DELETE ROWS'
-    )
-    return stage
 
 
 def _copy_merge(
-    conn: Connection, table: Table, rows: Sequence[Row], first: frozenset[str], how: str
-) -> None:
-    if not rows:
-        return
-    columns = _columns(table, rows)
-    stage = _stage(conn, table)
-    buf = io.StringIO()
-    # CSV: None (and an empty string) arrive as NULL.
-    csv.writer(buf, lineterminator="\n").writerows([row.get(c) for c in columns] for row in rows)
-    buf.seek(0)
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    conn: Connection, parts: Sequence[tuple[_Merge, Sequence[Sequence[str]], str]]
+) -> dict[Any, Any] | None:
+    """COPY each table's rows into its staging table, then merge them all in one round trip.
+    Returns the connection's info, to mark once committed that its staging tables exist."""
+    parts = [part for part in parts if part[1]]
+    if not parts:
+        return None
+    info = conn.connection.info
+    dbapi: Any = conn.connection.dbapi_connection
+    cur = dbapi.cursor()
     try:
-        cur.copy_expert(f'COPY "{stage}" ({quoted}) FROM STDIN WITH (FORMAT csv)', buf)
+        if not info.get(_STAGED):
+            cur.execute("; ".join(merge.stage_ddl for merge in _ALL))
+        for merge, rows, _ in parts:
+            text = _copy_text(rows, len(merge.columns))
+            # In one piece: after each chunk the writer thread would wait for the GIL again.
+            cur.copy_expert(merge.copy, io.StringIO(text), size=max(len(text), 8192))
+        cur.execute("; ".join(merge.insert[how] for merge, _, how in parts))
+    except Exception:
+        # Made again next time: a session that lost them would otherwise fail every batch.
+        info.pop(_STAGED, None)
+        raise
     finally:
         cur.close()
-    values = ", ".join(
-        f'to_timestamp("{c}" / 1000.0)' if _is_time(table, c) else f'"{c}"' for c in columns
-    )
-    keys = _keys(table)
-    sets = []
-    for name in columns:
-        if name in keys:
-            continue
-        if name in first:
-            sets.append(f'"{name}" = COALESCE("{table.name}"."{name}", EXCLUDED."{name}")')
-        else:
-            sets.append(f'"{name}" = COALESCE(EXCLUDED."{name}", "{table.name}"."{name}")')
-    conflict = ", ".join(f'"{k}"' for k in keys)
-    if how == _NEW:
-        action = ""
-    elif how == _UPDATE and sets:
-        action = f" ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(sets)}"
-    else:
-        action = f" ON CONFLICT ({conflict}) DO NOTHING"
-    conn.exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({quoted}) SELECT {values} FROM "{stage}"{action}'
-    )
+    return info
