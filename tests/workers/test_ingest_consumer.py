@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,15 +21,6 @@ from workers.ingest.costs import RatePricer
 from workers.ingest.writer import CursorMoved, IngestCursorMove, read_cursor, write_batch
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sync_redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,15 +39,6 @@ def _wait(what: str, predicate: object, timeout: float, worker: WorkerProcess) -
                 f"{what}: not reached in {timeout} s; worker log:\n{worker.output()[-3000:]}"
             )
         time.sleep(0.05)
-
-
-@pytest.fixture
-def sync_redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_sigkill_in_the_middle_of_a_batch_loses_nothing(
