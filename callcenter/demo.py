@@ -28,6 +28,8 @@ from typing import TextIO
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from callcenter.acd.config import (
     MIN_ANNOUNCE_SECONDS,
@@ -40,6 +42,8 @@ from callcenter.acd.model import AgentStatus, Strategy
 from callcenter.acd.store import AcdStore
 from callcenter.controller.announcer import Announcer
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
+from callcenter.db.engine import make_engine
+from callcenter.db.models import Call
 from callcenter.esl.client import InboundClient
 from callcenter.esl.errors import EslError
 from callcenter.sim import SimSwitch
@@ -189,6 +193,8 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
     announcer = Announcer({"sim": esl}, store, flow.settings.moh, tick_seconds=0.5)
     await announcer.start()
     worker = await _start_worker(options, redis_url, folder) if options.database_url else None
+    # The run's calls are counted in the worker's database (one engine for the whole run).
+    records = make_engine(options.database_url) if options.database_url else None
     figures = Figures()
     out.write(
         f"callcenter demo: simulated switch on 127.0.0.1:{switch.port}, {options.agents} agents, "
@@ -197,7 +203,7 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
     tasks = [
         asyncio.create_task(_callers(switch, options, rng, figures)),
         asyncio.create_task(_agents_vary(switch, agents, rng)),
-        asyncio.create_task(_show(store, redis, figures, out, options.database_url)),
+        asyncio.create_task(_show(store, redis, figures, out, records)),
     ]
     try:
         if options.duration is None:
@@ -218,7 +224,9 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
         await esl.close()
         await switch.stop()
         if worker is not None:
-            await _stop_worker(worker, options, figures, store)
+            await _stop_worker(worker, records, figures, store)
+        if records is not None:
+            records.dispose()
     return figures
 
 
@@ -256,7 +264,7 @@ async def _start_worker(
 
 async def _stop_worker(
     worker: asyncio.subprocess.Process,
-    options: DemoOptions,
+    records: Engine | None,
     figures: Figures,
     store: AcdStore,
 ) -> None:
@@ -265,10 +273,8 @@ async def _stop_worker(
         if await _all_ingested(store):
             break
         await asyncio.sleep(0.25)
-    if options.database_url is not None:
-        figures.cdr_rows = await asyncio.to_thread(
-            _count_calls, options.database_url, figures.since
-        )
+    if records is not None:
+        figures.cdr_rows = await asyncio.to_thread(_count_calls, records, figures.since)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGTERM)
     try:
@@ -289,16 +295,10 @@ async def _all_ingested(store: AcdStore) -> bool:
     return group is not None and group.get("lag") == 0 and group.get("pending") == 0
 
 
-def _count_calls(database_url: str, since: datetime) -> int:
-    from sqlalchemy import func, select
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from callcenter.db.engine import make_engine
-    from callcenter.db.models import Call
-
-    engine = make_engine(database_url)
+def _count_calls(records: Engine, since: datetime) -> int:
+    """Calls of this run that ended and are in the database."""
     try:
-        with engine.connect() as conn:
+        with records.connect() as conn:
             return int(
                 conn.execute(
                     select(func.count())
@@ -312,8 +312,6 @@ def _count_calls(database_url: str, since: datetime) -> int:
             )
     except SQLAlchemyError:
         return 0
-    finally:
-        engine.dispose()
 
 
 async def _callers(
@@ -342,7 +340,7 @@ async def _agents_vary(switch: SimSwitch, agents: list[str], rng: random.Random)
 
 
 async def _show(
-    store: AcdStore, redis: Redis, figures: Figures, out: TextIO, database_url: str | None
+    store: AcdStore, redis: Redis, figures: Figures, out: TextIO, records: Engine | None
 ) -> None:
     last_id = "0-0"
     while True:
@@ -371,8 +369,8 @@ async def _show(
         sl = (await store.queue_stats("support"))["service_level"]
         rate = figures.offered / max(1e-9, time.monotonic() - figures.started)
         agent_text = " ".join(f"{s.value}={states.get(s.value, 0)}" for s in AgentStatus)
-        if database_url is not None:
-            figures.cdr_rows = await asyncio.to_thread(_count_calls, database_url, figures.since)
+        if records is not None:
+            figures.cdr_rows = await asyncio.to_thread(_count_calls, records, figures.since)
         out.write(
             f"waiting={len(waiting)} longest_wait={longest:.0f}s SL={sl:.0f}% "
             f"offered={figures.offered} answered={figures.answered} "

@@ -299,8 +299,8 @@ def worst_calls(
             agent=row.agent,
             score=row.score,
             reasons=list(row.reasons),
-            scored_at=_utc(row.scored_at),
-            ended_at=None if row.ended_at is None else _utc(row.ended_at),
+            scored_at=row.scored_at,
+            ended_at=row.ended_at,
         )
         for row in rows
     ]
@@ -312,8 +312,3 @@ def _s(seconds: float) -> str:
 
 def _pct(share: float) -> str:
     return f"{round(share * 100):d}%"
-
-
-def _utc(at: datetime) -> datetime:
-    # SQLite gives back naive datetimes; they were written in UTC.
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at

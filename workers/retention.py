@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from callcenter.db.models import (
     Recording,
     RetentionRun,
 )
+from callcenter.db.types import utc
 from workers.context import WorkerContext, context
 from workers.recordings.storage import RecordingStorage, StorageError, configured_storage
 
@@ -69,7 +70,7 @@ def purge_expired(ctx: WorkerContext, now: datetime | None = None) -> list[Reten
     if center is None:
         log.info("retention_skipped reason=no_center_file")
         return []
-    at = _utc(now)
+    at = utc(now)
     storage: list[RecordingStorage] = []
 
     def open_once() -> RecordingStorage:
@@ -290,9 +291,3 @@ def _purge_cdrs(engine: Engine, tenant: str, before: datetime) -> dict[str, int]
 
 def _delete(conn: Connection, model: type[Any], where: ColumnElement[bool]) -> int:
     return int(conn.execute(delete(model).where(where)).rowcount)
-
-
-def _utc(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC)
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

@@ -276,8 +276,14 @@ class AcdStore:
     ) -> Any:
         """The Stream entry of a call's change, sent by ``target``: queued on a pipeline, or
         the awaitable of a client."""
-        data: dict[str, str | int] = {"type": "call", "call": call_id, "state": state}
-        data.update(fields)
+        return self._event(target, {"type": "call", "call": call_id, "state": state, **fields})
+
+    async def append_event(self, kind: str, **fields: str | int) -> None:
+        """An entry of another kind on the Stream (a CDR leg, a recording started)."""
+        await self._event(self.redis, {"type": kind, **fields})
+
+    def _event(self, target: Redis | Pipeline, data: dict[str, str | int]) -> Any:
+        """Every entry the store writes: stamped with its time, the Stream capped."""
         data.setdefault("ts", _now_ms())
         return target.xadd(self.keys.events, data, maxlen=STREAM_MAXLEN, approximate=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, insert, select
@@ -25,6 +25,7 @@ from callcenter.calls.errors import (
 from callcenter.calls.upsert import upsert
 from callcenter.center.tenant import Center
 from callcenter.db.models import Call, Comment, Disposition, Recording
+from callcenter.db.types import utc
 
 __all__ = [
     "MAX_COMMENT_CHARS",
@@ -85,7 +86,7 @@ def add_comment(
             limit=MAX_COMMENT_CHARS,
         )
     who = _person(author, "author", InvalidCommentError)
-    created = _utc(at)
+    created = utc(at)
     with engine.begin() as conn:
         _call(conn, tenant, call_uuid)
         recording = conn.execute(
@@ -137,7 +138,7 @@ def comments(engine: Engine, *, tenant: str, call_uuid: str) -> list[CommentView
             tenant=row.tenant,
             author=row.author,
             text=row.text,
-            created_at=_utc(row.created_at),
+            created_at=row.created_at,
             offset_s=row.offset_s,
             recording_id=row.recording_id,
         )
@@ -202,7 +203,7 @@ def set_disposition(
             "tenant": tenant,
             "code": code,
             "set_by": who,
-            "set_at": _utc(at),
+            "set_at": utc(at),
         }
         upsert(conn, Disposition, values, key=["call_uuid"], only_if_changed=["code", "set_by"])
         row = conn.execute(
@@ -234,7 +235,7 @@ _DISPOSITION_COLUMNS = (
 
 def _disposition_view(row: Row[str, str, str, str, datetime]) -> DispositionView:
     call_uuid, tenant, code, set_by, set_at = row
-    return DispositionView(call_uuid, tenant, code, set_by, _utc(set_at))
+    return DispositionView(call_uuid, tenant, code, set_by, set_at)
 
 
 class _CallKey(NamedTuple):
@@ -279,12 +280,3 @@ def _offset(offset_s: float | None, duration_s: float | None) -> float | None:
             duration_s=duration_s,
         )
     return float(offset_s)
-
-
-def _utc(at: datetime | None) -> datetime:
-    """Aware, in UTC. SQLite gives back naive datetimes; they were written in UTC."""
-    if at is None:
-        return datetime.now(UTC)
-    if at.tzinfo is None:
-        return at.replace(tzinfo=UTC)
-    return at.astimezone(UTC)

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, or_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from callcenter.db.models import Base
+from callcenter.db.types import dialect_insert
 
 __all__ = ["upsert"]
 
@@ -24,15 +24,7 @@ def upsert(
     """Write ``values``; on a conflict on ``key`` update the other columns. With
     ``only_if_changed``, an existing row is left as it is unless one of those columns differs
     (a retried request then changes nothing, not even a timestamp)."""
-    name = conn.dialect.name
-    insert: Any
-    if name == "postgresql":
-        insert = postgresql.insert(model)
-    elif name == "sqlite":
-        insert = sqlite.insert(model)
-    else:  # the center runs on these two only (callcenter/db/engine.py)
-        raise NotImplementedError(f"no upsert for the {name} dialect")
-    insert = insert.values(**values)
+    insert: Any = dialect_insert(conn.dialect, model).values(**values)
     changes = {c: insert.excluded[c] for c in values if c not in key}
     where = None
     if only_if_changed:

@@ -23,14 +23,14 @@ def _epoch_ms(event: Event, header: str) -> int:
 
 
 def leg_entry(node: str, event: Event) -> dict[str, str | int] | None:
-    """The Stream entry of a channel that ended, or None when it is not the center's."""
+    """The fields of the ``leg`` Stream entry of a channel that ended, or None when it is not
+    the center's."""
     uuid = event.unique_id
     if not uuid or not any(event.variable(mark) for mark in _MARKS):
         return None
     var = event.variable
     call = var("cc_call") or uuid
     entry: dict[str, str | int] = {
-        "type": "leg",
         "leg": uuid,
         "call": call,
         "role": var("cc_role") or ("agent" if var("cc_call") else "caller"),

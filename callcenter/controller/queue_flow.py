@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import Offer, WaitingCall
-from callcenter.acd.store import STREAM_MAXLEN, AcdStore
+from callcenter.acd.store import AcdStore
 from callcenter.controller.cdr_legs import leg_entry
 from callcenter.esl.client import InboundClient
 from callcenter.esl.commands import check_value
@@ -88,10 +87,6 @@ class FlowSettings:
     # The heartbeat is renewed every quarter lease by a task of its own, so that a slow tick
     # under load does not make a live controller look dead.
     lease_seconds: float = 1.2
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _originate_var(name: str, value: str) -> str:
@@ -203,24 +198,20 @@ class QueueCallFlow:
         """A channel of this tenant's calls ended: its CDR leg goes on the Stream."""
         if not self.serves_tenant(event.variable("cc_tenant")):
             return
-        entry = leg_entry(node, event)
-        if entry is not None:
-            self._spawn(self._add_to_stream(entry))
+        fields = leg_entry(node, event)
+        if fields is not None:
+            self._spawn(self._add_for_workers("leg", fields))
 
-    async def _add_to_stream(self, entry: Mapping[str, str | int]) -> None:
+    async def _add_for_workers(self, kind: str, fields: Mapping[str, str | int]) -> None:
         try:
-            await self.store.redis.xadd(
-                self.store.keys.events, dict(entry), maxlen=STREAM_MAXLEN, approximate=True
-            )
+            await self.store.append_event(kind, **fields)
         except (RedisError, OSError) as exc:
-            # The call goes on; its CDR lacks this leg (the resync cannot rebuild it).
-            log.warning("cdr_leg_lost uuid=%s error=%s", entry.get("leg"), exc)
+            # The call goes on; its CDR lacks this entry (the resync cannot rebuild it).
+            log.warning("cdr_entry_lost type=%s uuid=%s error=%s", kind, fields.get("call"), exc)
 
     async def _recording_started(self, call_id: str, path: Path) -> None:
         """Tell the workers which file to post-process once the call has ended."""
-        await self._add_to_stream(
-            {"type": "recording", "call": call_id, "path": str(path), "ts": _now_ms()}
-        )
+        await self._add_for_workers("recording", {"call": call_id, "path": str(path)})
 
     async def _on_park(self, node: str, event: Event) -> None:
         esl = self.nodes[node]

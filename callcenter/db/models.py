@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from callcenter.db.types import UtcDateTime
 
 __all__ = [
     "AgentStateChange",
@@ -66,10 +67,10 @@ class Call(Base):
     gateway: Mapped[str | None] = mapped_column(String(64))
     queue: Mapped[str | None] = mapped_column(String(64))
     agent: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    bridged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    bridged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     wait_ms: Mapped[int | None] = mapped_column(Integer)
     talk_ms: Mapped[int | None] = mapped_column(Integer)
     hold_ms: Mapped[int | None] = mapped_column(Integer)
@@ -100,9 +101,9 @@ class CallLeg(Base):
     caller_number: Mapped[str | None] = mapped_column(String(64))
     destination: Mapped[str | None] = mapped_column(String(64))
     gateway: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     billsec: Mapped[int | None] = mapped_column(Integer)
     duration: Mapped[int | None] = mapped_column(Integer)
     hold_ms: Mapped[int | None] = mapped_column(Integer)
@@ -118,10 +119,10 @@ class QueueWait(Base):
     call_uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
     queue: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
-    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # answered, abandoned, overflowed, callback_requested, callback_failed (None: still waiting)
     outcome: Mapped[str | None] = mapped_column(String(24))
     wait_ms: Mapped[int | None] = mapped_column(Integer)
@@ -143,7 +144,7 @@ class AgentStateChange(Base):
     previous: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(128))
     call_uuid: Mapped[str | None] = mapped_column(String(UUID_LEN))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_agent_states_agent_at", "tenant", "agent", "at"),)
 
@@ -156,7 +157,7 @@ class IngestCursor(Base):
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_id: Mapped[str] = mapped_column(String(32))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Recording(Base):
@@ -183,8 +184,8 @@ class Recording(Base):
     overtalk_s: Mapped[float | None] = mapped_column(Float)
     long_holds: Mapped[int | None] = mapped_column(Integer)  # silences longer than the limit
     longest_silence_s: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Comment(Base):
@@ -197,7 +198,7 @@ class Comment(Base):
     )
     tenant: Mapped[str] = mapped_column(String(64))
     author: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     offset_s: Mapped[float | None] = mapped_column(Float)  # into the recording
     text: Mapped[str] = mapped_column(Text)
 
@@ -211,7 +212,7 @@ class Disposition(Base):
     tenant: Mapped[str] = mapped_column(String(64), index=True)
     code: Mapped[str] = mapped_column(String(64))
     set_by: Mapped[str] = mapped_column(String(128))
-    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class QualityScore(Base):
@@ -226,7 +227,7 @@ class QualityScore(Base):
     score: Mapped[int] = mapped_column(Integer)
     # [{"rule": "...", "penalty": n, "detail": "..."}]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scored_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_quality_scores_worst", "tenant", "score"),)
 
@@ -243,8 +244,8 @@ class Contact(Base):
     company: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
     notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (UniqueConstraint("tenant", "phone", name="uq_contacts_tenant_phone"),)
 
@@ -256,7 +257,7 @@ class RetentionRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
-    ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recordings_removed: Mapped[int] = mapped_column(Integer)
     bytes_freed: Mapped[int] = mapped_column(BigInteger)
     calls_removed: Mapped[int] = mapped_column(Integer)

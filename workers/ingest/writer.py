@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from callcenter.db.models import (
@@ -32,6 +31,7 @@ from callcenter.db.models import (
     QueueWait,
     Recording,
 )
+from callcenter.db.types import dialect_insert, is_time
 from workers.ingest.batch import (
     AGENT_STATE_COLUMNS,
     CALL_COLUMNS,
@@ -97,22 +97,18 @@ def _keys(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
 
-def _is_time(table: Table, name: str) -> bool:
-    return isinstance(table.c[name].type, DateTime)
-
-
 def _merge_sql(table: Table, columns: tuple[str, ...], first: frozenset[str]) -> _Merge:
     assert set(columns) <= set(table.c.keys()), (table.name, columns)
     stage = f"cc_stage_{table.name}"
     # Times go through as epoch-ms bigints (PostgreSQL converts them), no constraints (a serial
     # id stays NULL there); emptied at every commit.
     stage_ddl = ", ".join(
-        f'"{c.name}" {"bigint" if _is_time(table, c.name) else c.type.compile(_PG)}'
+        f'"{c.name}" {"bigint" if is_time(table, c.name) else c.type.compile(_PG)}'
         for c in table.columns
     )
     quoted = ", ".join(f'"{c}"' for c in columns)
     values = ", ".join(
-        f'to_timestamp("{c}" / 1000.0)' if _is_time(table, c) else f'"{c}"' for c in columns
+        f'to_timestamp("{c}" / 1000.0)' if is_time(table, c) else f'"{c}"' for c in columns
     )
     keys = _keys(table)
     sets = []
@@ -203,9 +199,8 @@ def write_batch(
 def _move_cursor(conn: Connection, move: IngestCursorMove, now_ms: int) -> None:
     now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
     if move.before is None:
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         done = conn.execute(
-            insert(CURSORS)
+            dialect_insert(conn.dialect, CURSORS)
             .values(tenant=move.tenant, last_id=move.after, updated_at=now)
             .on_conflict_do_nothing(index_elements=["tenant"])
         )
@@ -229,7 +224,7 @@ def _upsert(
 ) -> None:
     if not rows:
         return
-    times = [name for name in columns if _is_time(table, name)]
+    times = [name for name in columns if is_time(table, name)]
     full = [typed(columns, row) for row in rows]
     for values in full:
         for name in times:

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Table, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.db.models import Call, Recording
+from callcenter.db.types import dialect_insert
 from workers.recordings.analysis import RecordingMetrics
 from workers.recordings.transcode import Encoded
 
 __all__ = [
     "StuckRecording",
-    "as_utc",
     "begin_attempt",
     "load",
     "mark_done",
@@ -40,21 +39,12 @@ def _recordings_table() -> Table:
 _table = _recordings_table()
 
 
-def _insert(engine: Engine) -> postgresql.Insert | sqlite.Insert:
-    dialect = engine.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(_table)
-    if dialect == "sqlite":
-        return sqlite.insert(_table)
-    raise NotImplementedError(f"recordings on {dialect}: PostgreSQL or SQLite only")
-
-
 def begin_attempt(
     engine: Engine, tenant: str, call_uuid: str, source_path: str, now: datetime
 ) -> Recording:
     """Count one more try and mark the row pending (creating it when the ingest did not); a
     row already done is returned as it is."""
-    stmt = _insert(engine).values(
+    stmt = dialect_insert(engine.dialect, _table).values(
         call_uuid=call_uuid,
         tenant=tenant,
         source_path=source_path,
@@ -181,10 +171,3 @@ def stuck_recordings(
     )
     with engine.connect() as conn:
         return [StuckRecording(*row) for row in conn.execute(stmt)]
-
-
-def as_utc(value: datetime | None, default: datetime) -> datetime:
-    """SQLite hands back naive datetimes; the center stores UTC."""
-    if value is None:
-        return default
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

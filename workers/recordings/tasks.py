@@ -108,7 +108,7 @@ def process_recording(
         return _failed(ctx, call_uuid, exc.reason, now)
 
     storage = configured_storage(cfg)
-    day = rows.as_utc(row.created_at, now).date()
+    day = (row.created_at or now).date()
     with tempfile.TemporaryDirectory(prefix="cc-recording-") as work:
         try:
             encoded = transcode(source, Path(work), cfg.recording_format)
