@@ -5,7 +5,8 @@ or a live event feed), ``run`` (the controller), ``demo`` (everything with synth
 ``agent`` (login/ready/break/logout), ``queue`` (list/status), ``dialplan``
 (render/diff/push the FreeSWITCH configuration generated from the center file), ``xmlcurl``
 (serve that configuration live to mod_xml_curl), ``worker`` (the Celery workers), ``db``
-(database migrations) and ``calls`` (call records: show, worst scores, comment, disposition).
+(database migrations), ``calls`` (call records: show, worst scores, comment, disposition) and
+``user`` (users of the pages and the API, roles, API tokens).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfigError
 from callcenter.acd.errors import AcdError
+from callcenter.cli_users import add_user_parser, run_user_command
 from callcenter.esl.client import Backoff, InboundClient
 from callcenter.esl.errors import EslError
 from callcenter.esl.events import Event
@@ -91,6 +93,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="dial string for callbacks, {number} is the customer's number",
     )
     run.add_argument("--callback-caller-id", default="0000000000", help="number callbacks show")
+    run.add_argument("--http-host", help="HTTP API and pages: address (default from settings)")
+    run.add_argument(
+        "--http-port", type=int, help="HTTP API and pages: port (default from settings: 8080)"
+    )
+    run.add_argument("--no-http", action="store_true", help="serve no HTTP API or pages")
 
     demo = sub.add_parser("demo", help="the whole center on the simulated switch with traffic")
     demo.add_argument("--agents", type=int, default=8)
@@ -102,6 +109,11 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--no-worker", action="store_true", help="no Celery worker (no call records written)"
     )
+    demo.add_argument("--http-host", help="HTTP API and pages: address (default from settings)")
+    demo.add_argument(
+        "--http-port", type=int, help="HTTP API and pages: port (default from settings: 8080)"
+    )
+    demo.add_argument("--no-http", action="store_true", help="serve no HTTP API or pages")
 
     agent = sub.add_parser("agent", help="change an agent's state: login, ready, break, logout")
     agent.add_argument("action", choices=["login", "ready", "break", "logout", "show"])
@@ -184,6 +196,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--center", help="disposition: the center file (default: the settings' [worker] center)"
     )
 
+    add_user_parser(sub)
+
     db = sub.add_parser("db", help="the database: upgrade (apply migrations), current")
     db.add_argument("db_command", choices=["upgrade", "current"])
 
@@ -203,7 +217,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--templates", metavar="DIR", help="your templates, used before the project's"
     )
     xmlcurl.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
-    xmlcurl.add_argument("--port", type=int, help="port to listen on (default from settings: 8080)")
+    xmlcurl.add_argument("--port", type=int, help="port to listen on (default from settings: 8081)")
     return parser
 
 
@@ -238,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args, settings)
         if args.command == "calls":
             return _calls(args, settings)
+        if args.command == "user":
+            return run_user_command(args, settings)
     except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
@@ -422,7 +438,22 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
         callback_dial=args.callback_dial,
         callback_caller_id=args.callback_caller_id,
     )
-    await run_controller(center, args.redis or settings.redis_url, nodes, flow)
+    redis_url = args.redis or settings.redis_url
+    if args.no_http:
+        await run_controller(center, redis_url, nodes, flow)
+        return 0
+    from callcenter.api.serve import center_of, start_api
+    from callcenter.controller.runner import redis_client
+
+    api_redis = redis_client(redis_url)
+    api = await start_api(settings, api_redis, [center.tenant], center_of(args.center),
+                          args.http_host, args.http_port)  # fmt: skip
+    try:
+        await run_controller(center, redis_url, nodes, flow, on_connected=api.ctx.controller_up)
+    finally:
+        await api.stop()
+        api.ctx.engine.dispose()
+        await api_redis.aclose()
     return 0
 
 
@@ -439,8 +470,13 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         time_scale=args.time_scale,
         redis_url=args.redis or settings.redis_url,
         seed=args.seed,
-        database_url=None if args.no_worker else settings.database_url,
+        database_url=settings.database_url,
+        worker=not args.no_worker,
         storage=settings.worker.storage,
+        http_host=args.http_host or settings.http.host,
+        http_port=None
+        if args.no_http
+        else (settings.http.port if args.http_port is None else args.http_port),
     )
     figures = await run_demo(options, sys.stdout)
     print(

@@ -40,6 +40,7 @@ from callcenter.acd.config import (
 )
 from callcenter.acd.model import AgentStatus, Strategy
 from callcenter.acd.store import AcdStore
+from callcenter.api.server import ApiServer
 from callcenter.controller.announcer import Announcer
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.db.engine import make_engine
@@ -73,9 +74,14 @@ class DemoOptions:
     time_scale: float = 1.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     seed: int | None = None
-    # Where the worker writes the calls' records (None: no worker) and keeps the recordings.
+    # Where the worker writes the calls' records and the API keeps its users (None: neither),
+    # and where processed recordings are kept.
     database_url: str | None = "sqlite:///var/callcenter.db"
+    worker: bool = True
     storage: str = "var/storage"
+    # The HTTP API and pages (None: not served).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = 8080
 
 
 @dataclass
@@ -192,14 +198,24 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
     await flow.start()
     announcer = Announcer({"sim": esl}, store, flow.settings.moh, tick_seconds=0.5)
     await announcer.start()
-    worker = await _start_worker(options, redis_url, folder) if options.database_url else None
+    worker = None
+    if options.database_url and options.worker:
+        worker = await _start_worker(options, redis_url, folder)
+    api = await _start_api(options, redis, esl, store) if options.database_url else None
     # The run's calls are counted in the worker's database (one engine for the whole run).
-    records = make_engine(options.database_url) if options.database_url else None
+    records = (
+        make_engine(options.database_url) if worker is not None and options.database_url else None
+    )
     figures = Figures()
     out.write(
         f"callcenter demo: simulated switch on 127.0.0.1:{switch.port}, {options.agents} agents, "
         f"{options.rate:g} callers/s, Redis {redis_url} (tenant demo). Ctrl-C to stop.\n"
     )
+    if api is not None:
+        out.write(
+            f"pages and API on {api.url}/ : sign in as admin, supervisor or agent{agents[0]} "
+            f"(password {DEMO_PASSWORD}); the OpenAPI document is {api.url}/openapi.json\n"
+        )
     tasks = [
         asyncio.create_task(_callers(switch, options, rng, figures)),
         asyncio.create_task(_agents_vary(switch, agents, rng)),
@@ -220,6 +236,9 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
         with contextlib.suppress(EslError, OSError):
             await esl.api("hupall NORMAL_CLEARING")
             await asyncio.sleep(1.0)
+        if api is not None:
+            await api.stop()
+            api.ctx.engine.dispose()
         await flow.stop()
         await esl.close()
         await switch.stop()
@@ -228,6 +247,55 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
         if records is not None:
             records.dispose()
     return figures
+
+
+DEMO_PASSWORD = "demo-password"
+
+
+async def _start_api(
+    options: DemoOptions, redis: Redis, esl: InboundClient, store: AcdStore
+) -> ApiServer | None:
+    """The API and pages, with the demo's users (made again each run, same password)."""
+    from callcenter.api.context import ApiContext
+    from callcenter.api.server import ApiServer
+    from callcenter.db.migrate import upgrade
+
+    if options.http_port is None:
+        return None
+    assert options.database_url is not None
+    await asyncio.to_thread(upgrade, options.database_url)
+    engine = make_engine(options.database_url)
+    agents = sorted(a.decode() for a in await redis.smembers(store.keys.agents))
+    await asyncio.to_thread(_demo_users, engine, agents)
+    ctx = ApiContext(redis=redis, engine=engine, tenants=["demo"])
+    ctx.controller_up({"sim": esl}, store)
+    server = ApiServer(ctx, options.http_host, options.http_port)
+    try:
+        await server.start()
+    except OSError as exc:
+        engine.dispose()
+        raise OSError(
+            f"the demo's pages cannot listen on {options.http_host}:{options.http_port} ({exc}):"
+            " choose another port with --http-port, or --no-http"
+        ) from exc
+    return server
+
+
+def _demo_users(engine: Engine, agents: list[str]) -> None:
+    from callcenter.users import service as users
+    from callcenter.users.errors import UserExistsError
+
+    people: list[tuple[str, str, str | None]] = [
+        ("admin", "admin", None),
+        ("supervisor", "supervisor", None),
+    ]
+    people += [(f"agent{a}", "agent", a) for a in agents]
+    for login, role, agent in people:
+        try:
+            users.create_user(engine, login, login.title(), DEMO_PASSWORD)
+        except UserExistsError:
+            users.set_password(engine, login, DEMO_PASSWORD)
+        users.grant(engine, login, "demo", role, agent)
 
 
 async def _start_worker(

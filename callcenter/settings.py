@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "EslSettings",
+    "HttpSettings",
     "LoggingSettings",
     "Settings",
     "SettingsError",
@@ -65,7 +66,8 @@ class XmlCurlSettings(_Section):
     ``gateway-credentials`` (``freeswitch_conf/autoload_configs/xml_curl.conf.xml``)."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    # Beside the HTTP API (8080) on the same host.
+    port: int = Field(8081, ge=0, le=65535)
     username: str = "freeswitch"
     password: str = "change-me"
 
@@ -110,6 +112,20 @@ class WorkerSettings(_Section):
     concurrency: int = Field(2, ge=1, le=64)
 
 
+class HttpSettings(_Section):
+    """The HTTP API, WebSocket and pages (served by ``callcenter run`` and ``callcenter demo``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # How long a browser session lasts without use (hours), and whether its cookie is sent over
+    # HTTPS only (turn on behind a TLS proxy).
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    secure_cookies: bool = False
+    # The center file the API reads (queues, dispositions, CRM hooks); default: the one the
+    # controller runs.
+    center: Path | None = None
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     json_format: bool = False
@@ -119,6 +135,7 @@ class Settings(_Section):
     esl: EslSettings = EslSettings()
     sim: SimSettings = SimSettings()
     xmlcurl: XmlCurlSettings = XmlCurlSettings()
+    http: HttpSettings = HttpSettings()
     logging: LoggingSettings = LoggingSettings()
     worker: WorkerSettings = WorkerSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"

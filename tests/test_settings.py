@@ -32,7 +32,7 @@ def test_xmlcurl_section_defaults_file_and_environment(tmp_path: Path) -> None:
     defaults = load_settings(env={}).xmlcurl
     assert (defaults.host, defaults.port, defaults.username, defaults.password) == (
         "127.0.0.1",
-        8080,
+        8081,
         "freeswitch",
         "change-me",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -85,13 +86,15 @@ async def run_controller(
     *,
     ready: asyncio.Event | None = None,
     resync_seconds: float = 5.0,
+    on_connected: Callable[[Mapping[str, InboundClient], AcdStore], None] | None = None,
 ) -> None:
     """Load the center into Redis, connect to every node and route calls until cancelled.
 
     The controller reconciles with the switches (``resync.reconcile``: parked callers Redis
     does not know are enqueued, waiting calls whose channel is gone are dropped) once it has
     started, after a switch connection comes back, as soon as Redis answers again after an
-    outage, and every ``resync_seconds``.
+    outage, and every ``resync_seconds``. ``on_connected`` is told the node clients and the
+    store once the call flow runs (the HTTP API's live call control uses them).
     """
     redis = redis_client(redis_url)
     store = AcdStore(redis, center.tenant)
@@ -122,6 +125,8 @@ async def run_controller(
             clients[node.name] = client
         flow = QueueCallFlow(clients, store, settings)
         await flow.start()
+        if on_connected is not None:
+            on_connected(clients, store)
         # Position and estimated wait for waiting callers of queues that ask for them.
         announcer = Announcer(clients, store, settings.moh)
         await announcer.start()

@@ -1,5 +1,6 @@
 """The center's records in SQL: calls and their legs, queue waits, agent state history,
-recordings, comments, dispositions, quality scores, the phone book and retention runs.
+recordings, comments, dispositions, quality scores, the phone book and retention runs; the
+users of the web and API, their roles per tenant, API tokens and the audit log of writes.
 
 Rows written by the CDR ingest are keyed by what the switch or the controller named them (call
 and leg UUIDs, Stream entry IDs), so ingesting the same event twice never makes a second row.
@@ -29,6 +30,8 @@ from callcenter.db.types import UtcDateTime
 
 __all__ = [
     "AgentStateChange",
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Call",
     "CallLeg",
@@ -40,6 +43,8 @@ __all__ = [
     "QueueWait",
     "Recording",
     "RetentionRun",
+    "User",
+    "UserRole",
 ]
 
 UUID_LEN = 64  # FreeSWITCH UUIDs are 36 characters; a caller-chosen origination_uuid may differ
@@ -233,21 +238,36 @@ class QualityScore(Base):
 
 
 class Contact(Base):
-    """The phone book: one card per number per tenant."""
+    """The phone book: one card per number per tenant.
+
+    ``phone`` is the number as it is shown (digits, optionally a leading +); the other phone
+    columns are derived from it by ``callcenter.phonebook`` so that the screen-pop lookup is an
+    index probe: ``phone_digits`` (no +, so +74951234567 and 74951234567 are one number, unique
+    per tenant) and ``phone_tail`` (its last 10 digits, the fallback match). ``search_text`` is
+    name, company and email case-folded in Python, so search ignores case the same way on
+    PostgreSQL and SQLite (whose lower() knows ASCII only).
+    """
 
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(32))  # digits, optionally a leading +
+    phone_digits: Mapped[str] = mapped_column(String(32))
+    phone_tail: Mapped[str | None] = mapped_column(String(10))  # None: fewer than 10 digits
     name: Mapped[str] = mapped_column(String(255))
     company: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
     notes: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (UniqueConstraint("tenant", "phone", name="uq_contacts_tenant_phone"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "phone_digits", name="uq_contacts_tenant_phone_digits"),
+        Index("ix_contacts_tenant_phone_tail", "tenant", "phone_tail"),
+        Index("ix_contacts_tenant_name", "tenant", "name"),
+    )
 
 
 class RetentionRun(Base):
@@ -262,3 +282,65 @@ class RetentionRun(Base):
     bytes_freed: Mapped[int] = mapped_column(BigInteger)
     calls_removed: Mapped[int] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class User(Base):
+    """A person (or an integration) who uses the center through the browser or the API."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # None: the user signs in with API tokens only (an integration).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserRole(Base):
+    """What a user may do in one tenant ("*": every tenant of the center)."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # agent, supervisor, admin
+    # The ACD agent this user is in the tenant (an agent sees their own calls only).
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A bearer token of a user, for integrations. Only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, to tell tokens apart in a list without showing them.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """One write through the API: who did what to which thing, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))  # the user's login
+    action: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str] = mapped_column(String(512))
+    status: Mapped[int] = mapped_column(Integer)  # the HTTP status of the answer
+    remote: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant", "at"),)

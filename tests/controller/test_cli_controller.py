@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -11,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from callcenter.controller.runner import parse_node
+from callcenter.demo import DEMO_PASSWORD
 
 CLI = [sys.executable, "-m", "callcenter"]
 REPO = Path(__file__).resolve().parents[2]
@@ -115,7 +119,7 @@ def test_demo_runs_routes_calls_and_fills_the_database(redis_url: str, tmp_path:
     database = tmp_path / "demo.db"
     result = cli(
         "demo", "--duration", "4", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
-        "--seed", "7", "--redis", redis_url, timeout=90,
+        "--seed", "7", "--redis", redis_url, "--http-port", "0", timeout=90,
         env={"CALLCENTER_DATABASE_URL": f"sqlite:///{database}",
              "CALLCENTER_WORKER__STORAGE": str(tmp_path / "storage")},
     )  # fmt: skip
@@ -142,7 +146,8 @@ def test_demo_starts_its_own_redis_when_none_answers() -> None:
         port = sock.getsockname()[1]  # nothing listens there once the socket is closed
     result = cli(
         "demo", "--duration", "3", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
-        "--seed", "3", "--redis", f"redis://127.0.0.1:{port}/0", "--no-worker", timeout=90,
+        "--seed", "3", "--redis", f"redis://127.0.0.1:{port}/0", "--no-worker", "--no-http",
+        timeout=90,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"no Redis at redis://127.0.0.1:{port}/0; started a private one" in result.stdout
@@ -158,3 +163,37 @@ def test_run_refuses_a_bad_callback_dial_string() -> None:
     )  # fmt: skip
     assert result.returncode == 1
     assert "must contain {number}" in result.stderr
+
+
+def test_demo_serves_the_api_and_its_users_can_sign_in(redis_url: str, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*CLI, "demo", "--duration", "30", "--rate", "2", "--agents", "3", "--time-scale", "0.1",
+         "--seed", "5", "--redis", redis_url, "--no-worker", "--http-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "CALLCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = ""
+        for line in proc.stdout:
+            if line.startswith("pages and API on "):
+                url = line.split()[4].rstrip("/")
+                break
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
+
+        async def check() -> None:
+            # unsafe: the jar keeps cookies of an IP address (127.0.0.1) as browsers do.
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                login = {"login": "agent1000", "password": DEMO_PASSWORD}
+                async with http.post(f"{url}/api/v1/session", json=login) as answer:
+                    assert answer.status == 200
+                    assert (await answer.json())["tenants"] == ["demo"]
+                async with http.get(f"{url}/api/v1/tenants/demo/queues") as answer:
+                    queues = (await answer.json())["queues"]
+                assert [q["name"] for q in queues] == ["support"]
+                assert sum(queues[0]["agents"].values()) == 3
+
+        asyncio.run(check())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)

@@ -98,15 +98,24 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("tenant", sa.String(length=64), nullable=False),
         sa.Column("phone", sa.String(length=32), nullable=False),
+        sa.Column("phone_digits", sa.String(length=32), nullable=False),
+        sa.Column("phone_tail", sa.String(length=10), nullable=True),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("company", sa.String(length=255), nullable=True),
         sa.Column("email", sa.String(length=255), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("search_text", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenant", "phone", name="uq_contacts_tenant_phone"),
+        sa.UniqueConstraint("tenant", "phone_digits", name="uq_contacts_tenant_phone_digits"),
     )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index("ix_contacts_tenant_name", ["tenant", "name"], unique=False)
+        batch_op.create_index(
+            "ix_contacts_tenant_phone_tail", ["tenant", "phone_tail"], unique=False
+        )
+
     op.create_table(
         "dispositions",
         sa.Column("call_uuid", sa.String(length=64), nullable=False),
@@ -245,6 +254,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_dispositions_tenant"))
 
     op.drop_table("dispositions")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_tenant_phone_tail")
+        batch_op.drop_index("ix_contacts_tenant_name")
+
     op.drop_table("contacts")
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calls_tenant"))

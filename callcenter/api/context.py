@@ -1,0 +1,53 @@
+"""What the API's handlers work with: Redis, the database, the center's configuration, and
+the live call control of the controller that serves the API (when there is one)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from redis.asyncio import Redis
+from sqlalchemy import Engine
+
+from callcenter.acd.store import AcdStore
+from callcenter.center.tenant import Center, Tenant
+from callcenter.esl.client import InboundClient
+from callcenter.settings import HttpSettings
+
+__all__ = ["ApiContext"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class ApiContext:
+    redis: Redis
+    engine: Engine
+    # The tenants served, in order; the center's configuration when the API was given one.
+    tenants: list[str]
+    center: Center | None = None
+    http: HttpSettings = field(default_factory=HttpSettings)
+    # Per tenant: the controller's live call control, set once its switch connections are up.
+    call_control: dict[str, Any] = field(default_factory=dict)
+
+    # The controller's node clients once its switch connections are up (live call control).
+    switches: dict[str, InboundClient] = field(default_factory=dict)
+
+    def controller_up(self, clients: Mapping[str, InboundClient], store: AcdStore) -> None:
+        """Called by the controller once it routes calls: live calls can be driven now."""
+        self.switches = dict(clients)
+
+    def store(self, tenant: str) -> AcdStore:
+        return AcdStore(self.redis, tenant)
+
+    def tenant_config(self, tenant: str) -> Tenant | None:
+        if self.center is None:
+            return None
+        return next((t for t in self.center.tenants if t.name == tenant), None)
+
+    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a synchronous database call in a thread: the loop also carries the calls."""
+        return await asyncio.to_thread(fn, *args, **kwargs)

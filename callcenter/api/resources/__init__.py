@@ -1,0 +1,1 @@
+"""One module per resource; each fills a ``RouteTable`` that ``callcenter.api.app`` mounts."""

@@ -1,0 +1,95 @@
+"""Signing in and out (browser sessions) and who am I."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from callcenter.api.errors import ApiError, Unauthorized
+from callcenter.api.routing import SESSIONS, ApiCall, RouteTable
+from callcenter.api.sessions import COOKIE
+from callcenter.users import service as users
+from callcenter.users.audit import record
+from callcenter.users.errors import BadCredentialsError
+from callcenter.users.model import Identity
+
+__all__ = ["GrantOut", "Login", "Me", "routes"]
+
+routes = RouteTable("session")
+
+
+class Login(BaseModel):
+    login: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class GrantOut(BaseModel):
+    tenant: str
+    role: str
+    agent_id: str | None
+
+
+class Me(BaseModel):
+    login: str
+    name: str
+    via: str
+    grants: list[GrantOut]
+    # The tenants served here that the user may open.
+    tenants: list[str]
+
+
+def me(identity: Identity, served: list[str]) -> Me:
+    return Me(
+        login=identity.login,
+        name=identity.name,
+        via=identity.via,
+        grants=[
+            GrantOut(tenant=g.tenant, role=g.role.label, agent_id=g.agent_id)
+            for g in identity.grants
+        ],
+        tenants=identity.tenants(served),
+    )
+
+
+@routes.post("/api/v1/session", summary="Sign in with login and password", role=None, body=Login,
+             response=Me)  # fmt: skip
+async def sign_in(call: ApiCall) -> web.Response:
+    form = await call.payload(Login)
+    ctx = call.ctx
+    try:
+        identity = await ctx.db(users.authenticate, ctx.engine, form.login, form.password)
+    except BadCredentialsError as exc:
+        await ctx.db(record, ctx.engine, actor=form.login, action="sign-in", target="session",
+                     status=401, remote=call.request.remote, details={"ok": False})  # fmt: skip
+        raise ApiError(401, exc.error_id, exc.message) from None
+    secret = await call.request.app[SESSIONS].open(identity.user_id)
+    response = web.json_response(me(identity, ctx.tenants).model_dump(mode="json"))
+    response.set_cookie(
+        COOKIE,
+        secret,
+        max_age=int(ctx.http.session_hours * 3600),
+        httponly=True,
+        samesite="Strict",
+        secure=ctx.http.secure_cookies,
+        path="/",
+    )
+    await ctx.db(record, ctx.engine, actor=identity.login, action="sign-in", target="session",
+                 status=200, remote=call.request.remote, details={"ok": True})  # fmt: skip
+    return response
+
+
+@routes.delete("/api/v1/session", summary="Sign out", role=None)
+async def sign_out(call: ApiCall) -> web.Response:
+    secret = call.request.cookies.get(COOKIE)
+    if secret:
+        await call.request.app[SESSIONS].close(secret)
+    response = web.Response(status=204)
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+@routes.get("/api/v1/session", summary="Who is signed in", role=None, response=Me)
+async def who_am_i(call: ApiCall) -> Me:
+    if call.identity is None:
+        raise Unauthorized()
+    return me(call.identity, call.ctx.tenants)

@@ -1,0 +1,51 @@
+"""The API as ``callcenter run`` serves it: its context from the settings and the center file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from redis.asyncio import Redis
+
+from callcenter.api.context import ApiContext
+from callcenter.api.server import ApiServer
+from callcenter.center.tenant import Center
+from callcenter.db.engine import make_engine
+from callcenter.settings import Settings
+
+__all__ = ["center_of", "start_api"]
+
+
+def center_of(path: str | Path) -> Center | None:
+    """The whole center when ``path`` is a center file or folder (a single-tenant ACD file has
+    no dispositions lists, CRM hooks or routes to offer: None)."""
+    from callcenter.center import load_center
+
+    file = Path(path)
+    if not file.is_dir():
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or "tenants" not in data:
+            return None
+    return load_center(file)
+
+
+async def start_api(
+    settings: Settings,
+    redis: Redis,
+    tenants: list[str],
+    center: Center | None,
+    host: str | None = None,
+    port: int | None = None,
+) -> ApiServer:
+    ctx = ApiContext(
+        redis=redis,
+        engine=make_engine(settings.database_url),
+        tenants=tenants,
+        center=center,
+        http=settings.http,
+    )
+    server = ApiServer(
+        ctx, host or settings.http.host, settings.http.port if port is None else port
+    )
+    await server.start()
+    return server
