@@ -446,8 +446,10 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.controller.runner import redis_client
 
     api_redis = redis_client(redis_url)
+    conf_dirs = {node.name: node.conf_dir for node in nodes if node.conf_dir is not None}
     api = await start_api(settings, api_redis, [center.tenant], center_of(args.center),
-                          args.http_host, args.http_port)  # fmt: skip
+                          args.http_host, args.http_port, center_path=Path(args.center),
+                          conf_dirs=conf_dirs)  # fmt: skip
     try:
         await run_controller(center, redis_url, nodes, flow, on_connected=api.ctx.controller_up)
     finally:

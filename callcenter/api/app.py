@@ -12,7 +12,7 @@ from callcenter import __version__
 from callcenter.api.context import ApiContext
 from callcenter.api.errors import ApiError
 from callcenter.api.openapi import openapi_document
-from callcenter.api.resources import agents, queues, session, users
+from callcenter.api.resources import agents, config, queues, session, users
 from callcenter.api.routing import CONTEXT, SESSIONS, Route, RouteTable, dispatcher
 from callcenter.api.sessions import Sessions
 
@@ -20,7 +20,13 @@ __all__ = ["ROUTE_TABLES", "make_app"]
 
 log = logging.getLogger("callcenter.api")
 
-ROUTE_TABLES: list[RouteTable] = [session.routes, agents.routes, queues.routes, users.routes]
+ROUTE_TABLES: list[RouteTable] = [
+    session.routes,
+    agents.routes,
+    queues.routes,
+    users.routes,
+    config.routes,
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

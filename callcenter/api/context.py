@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
@@ -33,6 +34,12 @@ class ApiContext:
     # Per tenant: the controller's live call control, set once its switch connections are up.
     call_control: dict[str, Any] = field(default_factory=dict)
 
+    # Where the center file is (read again for the admin's view and dialplan pushes, so an
+    # edited file shows without a restart), the dialplan templates that override the
+    # project's, and each switch node's configuration folder (to push dialplans to).
+    center_path: Path | None = None
+    templates: Path | None = None
+    conf_dirs: dict[str, Path] = field(default_factory=dict)
     # The controller's node clients once its switch connections are up (live call control).
     switches: dict[str, InboundClient] = field(default_factory=dict)
 

@@ -36,6 +36,9 @@ async def start_api(
     center: Center | None,
     host: str | None = None,
     port: int | None = None,
+    *,
+    center_path: Path | None = None,
+    conf_dirs: dict[str, Path] | None = None,
 ) -> ApiServer:
     ctx = ApiContext(
         redis=redis,
@@ -43,6 +46,8 @@ async def start_api(
         tenants=tenants,
         center=center,
         http=settings.http,
+        center_path=center_path if center is not None else None,
+        conf_dirs=conf_dirs or {},
     )
     server = ApiServer(
         ctx, host or settings.http.host, settings.http.port if port is None else port
