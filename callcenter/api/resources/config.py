@@ -172,7 +172,7 @@ async def push(call: ApiCall) -> PushList:
                 written=list(r.written),
                 removed=list(r.removed),
                 message=r.message,
-            )  # fmt: skip
+            )
             for r in results
         ]
     )
