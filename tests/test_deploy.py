@@ -37,10 +37,16 @@ def test_unit_commands_are_accepted_by_the_cli(unit: Path) -> None:
             assert argv[0].endswith("/celery") and argv[1:3] == ["-A", "workers.app"]
 
 
-def test_the_beat_has_the_ingest_sweeps_and_retention() -> None:
+def test_the_beat_has_the_ingest_sweeps_retention_and_webhooks() -> None:
     from workers.app import app
 
     app.loader.import_default_modules()  # what a worker does at start: every task module
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert tasks == {"cc.ingest_all", "cc.retry_recordings", "cc.purge_expired"}
-    assert set(app.tasks) >= tasks | {"cc.ingest_tenant", "cc.process_recording", "cc.score_calls"}
+    assert tasks == {"cc.ingest_all", "cc.retry_recordings", "cc.purge_expired", "cc.webhooks_all"}
+    assert set(app.tasks) >= tasks | {
+        "cc.ingest_tenant",
+        "cc.process_recording",
+        "cc.score_calls",
+        "cc.webhooks_tenant",
+        "cc.webhook_deliver",
+    }

@@ -22,6 +22,7 @@ from callcenter.center.model import (
 )
 from callcenter.center.schedule import TimeCondition
 from callcenter.center.trunks import Gateway, OutboundRoute
+from callcenter.crm.config import CrmConfig
 
 __all__ = ["PUBLIC_CONTEXT", "Center", "Retention", "Tenant"]
 
@@ -95,7 +96,8 @@ class Tenant(StrictModel):
     directory of its users are named after it. ``domain`` is the SIP domain its phones register
     to (``1000@acme.example.com``). Names inside a tenant (extensions, queues, menus, ...) only
     need to be unique within it; DID numbers, domains and gateway names are unique in the center.
-    ``retention`` says how long its recordings and call records are kept.
+    ``retention`` says how long its recordings and call records are kept. ``crm``: its CRM
+    integration (webhooks, screen-pop, contact lookup; ``callcenter/crm/``), none without.
     """
 
     name: TenantName
@@ -111,6 +113,7 @@ class Tenant(StrictModel):
     agents: list[AgentEntry] = []
     tiers: list[TierEntry] = []
     retention: Retention = Retention()
+    crm: CrmConfig | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Tenant:

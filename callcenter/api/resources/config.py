@@ -24,8 +24,9 @@ __all__ = ["routes"]
 
 routes = RouteTable("config")
 
-# Keys whose values an admin page never shows (gateway passwords, voicemail PINs...).
-SECRET_KEYS = frozenset({"password", "pin", "secret", "token", "api_key", "vm_password"})
+# Keys whose values an admin page never shows (gateway passwords, voicemail PINs, webhook
+# secrets, a CRM lookup's headers, which carry its credentials).
+SECRET_KEYS = frozenset({"password", "pin", "secret", "token", "api_key", "vm_password", "headers"})
 
 
 class TenantConfig(BaseModel):
