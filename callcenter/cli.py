@@ -18,8 +18,8 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Coroutine, Sequence
-from typing import Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
@@ -31,6 +31,9 @@ from callcenter.esl.errors import EslError
 from callcenter.esl.events import Event
 from callcenter.logs import setup_logging
 from callcenter.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from callcenter.acd.store import AcdStore
 
 __all__ = ["main"]
 
@@ -446,13 +449,30 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.controller.runner import redis_client
 
     api_redis = redis_client(redis_url)
+    from callcenter.controller.call_control import CallControlSettings
+
     conf_dirs = {node.name: node.conf_dir for node in nodes if node.conf_dir is not None}
-    api = await start_api(settings, api_redis, [center.tenant], center_of(args.center),
-                          args.http_host, args.http_port, center_path=Path(args.center),
-                          conf_dirs=conf_dirs)  # fmt: skip
     try:
-        await run_controller(center, redis_url, nodes, flow, on_connected=api.ctx.controller_up)
+        api = await start_api(settings, api_redis, [center.tenant], center_of(args.center),
+                              args.http_host, args.http_port, center_path=Path(args.center),
+                              conf_dirs=conf_dirs)  # fmt: skip
+    except OSError as exc:
+        await api_redis.aclose()
+        print(
+            f"callcenter: the HTTP API cannot listen ({exc}): give each controller on a host "
+            "its own --http-port (or [http] port / CALLCENTER_HTTP__PORT), or --no-http",
+            file=sys.stderr,
+        )
+        return 1
+    control = CallControlSettings(recordings_dir=flow.recordings_dir, moh=flow.moh)
+
+    async def connected(clients: Mapping[str, InboundClient], store: AcdStore) -> None:
+        await api.ctx.controller_up(clients, store, control)
+
+    try:
+        await run_controller(center, redis_url, nodes, flow, on_connected=connected)
     finally:
+        await api.ctx.close()
         await api.stop()
         api.ctx.engine.dispose()
         await api_redis.aclose()

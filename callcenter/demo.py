@@ -201,7 +201,9 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
     worker = None
     if options.database_url and options.worker:
         worker = await _start_worker(options, redis_url, folder)
-    api = await _start_api(options, redis, esl, store) if options.database_url else None
+    api = None
+    if options.database_url:
+        api = await _start_api(options, redis, esl, store, center, flow.settings)
     # The run's calls are counted in the worker's database (one engine for the whole run).
     records = (
         make_engine(options.database_url) if worker is not None and options.database_url else None
@@ -237,6 +239,7 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
             await esl.api("hupall NORMAL_CLEARING")
             await asyncio.sleep(1.0)
         if api is not None:
+            await api.ctx.close()
             await api.stop()
             api.ctx.engine.dispose()
         await flow.stop()
@@ -253,11 +256,19 @@ DEMO_PASSWORD = "demo-password"
 
 
 async def _start_api(
-    options: DemoOptions, redis: Redis, esl: InboundClient, store: AcdStore
+    options: DemoOptions,
+    redis: Redis,
+    esl: InboundClient,
+    store: AcdStore,
+    acd: AcdConfig,
+    flow: FlowSettings,
 ) -> ApiServer | None:
-    """The API and pages, with the demo's users (made again each run, same password)."""
+    """The API and pages, with the demo's users (made again each run, same password), and
+    live call control over the demo's tenant."""
     from callcenter.api.context import ApiContext
     from callcenter.api.server import ApiServer
+    from callcenter.center.tenant import Center
+    from callcenter.controller.call_control import CallControlSettings
     from callcenter.db.migrate import upgrade
 
     if options.http_port is None:
@@ -267,12 +278,25 @@ async def _start_api(
     engine = make_engine(options.database_url)
     agents = sorted(a.decode() for a in await redis.smembers(store.keys.agents))
     await asyncio.to_thread(_demo_users, engine, agents)
-    ctx = ApiContext(redis=redis, engine=engine, tenants=["demo"])
-    ctx.controller_up({"sim": esl}, store)
+    # The demo's ACD as a tenant of a center (with a phone user per agent), as call control
+    # needs one: its users' caller ids, its routes.
+    tenant = {
+        "name": "demo",
+        "domain": "default",
+        "queues": acd.queues,
+        "agents": acd.agents,
+        "tiers": acd.tiers,
+        "users": [{"extension": a, "password": f"Demo-{a}-Secret"} for a in agents],
+    }
+    ctx = ApiContext(redis=redis, engine=engine, tenants=["demo"],
+                     center=Center.model_validate({"tenants": [tenant]}))  # fmt: skip
+    control = CallControlSettings(recordings_dir=flow.recordings_dir, moh=flow.moh)
+    await ctx.controller_up({"sim": esl}, store, control)
     server = ApiServer(ctx, options.http_host, options.http_port)
     try:
         await server.start()
     except OSError as exc:
+        await ctx.close()
         engine.dispose()
         raise OSError(
             f"the demo's pages cannot listen on {options.http_host}:{options.http_port} ({exc}):"

@@ -7,13 +7,14 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from callcenter.acd.store import AcdStore
 from callcenter.center.tenant import Center, Tenant
+from callcenter.controller.call_control import CallControl, CallControlSettings
 from callcenter.esl.client import InboundClient
 from callcenter.settings import HttpSettings
 
@@ -32,7 +33,7 @@ class ApiContext:
     center: Center | None = None
     http: HttpSettings = field(default_factory=HttpSettings)
     # Per tenant: the controller's live call control, set once its switch connections are up.
-    call_control: dict[str, Any] = field(default_factory=dict)
+    call_control: dict[str, CallControl] = field(default_factory=dict)
 
     # Where the center file is (read again for the admin's view and dialplan pushes, so an
     # edited file shows without a restart), the dialplan templates that override the
@@ -43,9 +44,27 @@ class ApiContext:
     # The controller's node clients once its switch connections are up (live call control).
     switches: dict[str, InboundClient] = field(default_factory=dict)
 
-    def controller_up(self, clients: Mapping[str, InboundClient], store: AcdStore) -> None:
-        """Called by the controller once it routes calls: live calls can be driven now."""
+    async def controller_up(
+        self,
+        clients: Mapping[str, InboundClient],
+        store: AcdStore,
+        settings: CallControlSettings | None = None,
+    ) -> None:
+        """Called by the controller once it routes calls: live calls can be driven now (for a
+        tenant of the center file, whose users, routes and gateways call control needs)."""
         self.switches = dict(clients)
+        tenant = self.tenant_config(store.keys.tenant)
+        if tenant is None or tenant.name in self.call_control:
+            return
+        control = CallControl(clients, store, tenant, settings)
+        await control.start()
+        self.call_control[tenant.name] = control
+
+    async def close(self) -> None:
+        """Stop what ``controller_up`` started (background rings of consultations...)."""
+        controls, self.call_control = self.call_control, {}
+        for control in controls.values():
+            await control.stop()
 
     def store(self, tenant: str) -> AcdStore:
         return AcdStore(self.redis, tenant)

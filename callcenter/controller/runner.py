@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -86,7 +86,7 @@ async def run_controller(
     *,
     ready: asyncio.Event | None = None,
     resync_seconds: float = 5.0,
-    on_connected: Callable[[Mapping[str, InboundClient], AcdStore], None] | None = None,
+    on_connected: Callable[[Mapping[str, InboundClient], AcdStore], Awaitable[None]] | None = None,
 ) -> None:
     """Load the center into Redis, connect to every node and route calls until cancelled.
 
@@ -126,7 +126,7 @@ async def run_controller(
         flow = QueueCallFlow(clients, store, settings)
         await flow.start()
         if on_connected is not None:
-            on_connected(clients, store)
+            await on_connected(clients, store)
         # Position and estimated wait for waiting callers of queues that ask for them.
         announcer = Announcer(clients, store, settings.moh)
         await announcer.start()

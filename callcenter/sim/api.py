@@ -20,6 +20,9 @@ them with ``-ERR sim_call Command not found!``:
   fails originate with GATEWAY_DOWN)
 - ``sim_dtmf <uuid> <digits>`` (the caller presses keys), ``sim_hangup <uuid> [cause]``
   (the far end hangs up)
+- ``sim_eavesdrops`` -> one line per channel running ``eavesdrop``/``three_way``:
+  ``<spy uuid> <target uuid> mode=listen|whisper-aleg|whisper-bleg|both hears=aleg,bleg
+  dtmf=true|false``, then ``<N> total.`` (see ``callcenter.sim.spy``)
 
 FreeSWITCH commands for a node's configuration: ``reloadxml`` (``+OK [Success]``, or
 ``+OK [<error>]`` keeping the previous configuration), ``sofia profile <name> rescan
@@ -229,6 +232,7 @@ class ApiCommands:
             "sim_gateway": self._sim_gateway,
             "sim_dtmf": self._sim_dtmf,
             "sim_hangup": self._sim_hangup,
+            "sim_eavesdrops": self._sim_eavesdrops,
         }
 
     async def execute(self, line: str, listener: Listener | None = None) -> str:
@@ -798,3 +802,8 @@ class ApiCommands:
         ch.variables["sip_hangup_disposition"] = "recv_bye"
         self.core.hangup(ch, normalize_cause(parts[1] if len(parts) > 1 else None))
         return "+OK\n"
+
+    async def _sim_eavesdrops(self, args: str, _listener: Listener | None) -> str:
+        from callcenter.sim.spy import eavesdrops_text
+
+        return eavesdrops_text(self.core)

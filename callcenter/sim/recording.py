@@ -37,14 +37,30 @@ _SECONDS = {
 _MONO = {on: memoryview(_SECONDS[(on, False)]).cast("h")[0::2].tobytes() for on in (False, True)}
 
 
-def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> int:
+def _existing_frames(path: Path) -> bytes:
+    """The frames of a stereo WAV this module wrote before (none if it is missing or not one)."""
+    try:
+        with wave.open(str(path), "rb") as old:
+            if (old.getnchannels(), old.getsampwidth(), old.getframerate()) != (2, 2, RATE):
+                return b""
+            return old.readframes(old.getnframes())
+    except (FileNotFoundError, wave.Error, EOFError):
+        return b""
+
+
+def write_stereo_wav(
+    path: Path, seconds: float, bridged_from: float | None, *, append: bool = False
+) -> int:
     """Write ``seconds`` of audio; both sides alternate after ``bridged_from`` (else left only).
 
-    Returns the number of frames written.
+    ``append``: after the audio the file already holds (FreeSWITCH's ``RECORD_APPEND``: a
+    recording stopped and started again goes on in the same file). Returns the number of
+    frames written.
     """
     seconds = max(0.0, min(seconds, MAX_SECONDS))
     frames = int(seconds * RATE)
     path.parent.mkdir(parents=True, exist_ok=True)
+    before = _existing_frames(path) if append else b""
     with wave.open(str(path), "wb") as out:
         out.setnchannels(2)
         out.setsampwidth(2)
@@ -61,7 +77,7 @@ def write_stereo_wav(path: Path, seconds: float, bridged_from: float | None) -> 
             block = _SECONDS[(left_on, right_on)]
             blocks.append(block if count == RATE else block[: count * 4])
             second += 1
-        out.writeframes(b"".join(blocks))  # one write: the header is patched once
+        out.writeframes(before + b"".join(blocks))  # one write: the header is patched once
     return frames
 
 

@@ -21,6 +21,7 @@ from callcenter.sim.ivr import IVR_APPS
 from callcenter.sim.ivr_menu import IVR_MENU_APPS
 from callcenter.sim.listener import Listener
 from callcenter.sim.node_apps import NODE_APPS
+from callcenter.sim.spy import SPY_APPS
 from callcenter.sim.switch import SwitchCore
 
 __all__ = ["SimSwitch", "serve"]
@@ -85,6 +86,7 @@ class SimSwitch:
         self.core.apps.update(IVR_APPS)
         self.core.apps.update(IVR_MENU_APPS)
         self.core.apps.update(NODE_APPS)
+        self.core.apps.update(SPY_APPS)
         self.core.inline_apps.update(INLINE_APPS)
         self.core.owner = self
         self.phones = Phones(self.core)

@@ -26,7 +26,7 @@ from callcenter.sim.channel import EXTENDED_EVENTS, PCMU, Channel, PrivateComman
 from callcenter.sim.conf import Directory, Gateway, IvrMenu
 from callcenter.sim.dialplan import Action, Dialplan
 from callcenter.sim.events import SimEvent, SwitchIdentity, standard_headers
-from callcenter.sim.expand import expand_variables
+from callcenter.sim.expand import expand_variables, switch_true
 from callcenter.sim.recording import write_stereo_wav
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ class ActiveRecording:
     path: Path
     started: float
     bridged_at: float | None = None
+    # RECORD_APPEND was true when it started: the audio goes after what the file holds.
+    append: bool = False
 
 
 @dataclass
@@ -813,7 +815,12 @@ class SwitchCore:
                 or ch.extra.get("hangup_when_unbridged")
             )
         ):
-            self.hangup(ch, "NORMAL_CLEARING")
+            if switch_true(ch.get_var("park_after_bridge")):
+                # switch_ivr_multi_threaded_bridge: park_after_bridge wins over hanging up, so
+                # a leg left alone by its partner (a consultation, a transfer) stays up, parked.
+                self.take(ch, ("program", [Action("park", "")]))
+            else:
+                self.hangup(ch, "NORMAL_CLEARING")
 
     def take(self, ch: Channel, nxt: tuple[object, ...]) -> None:
         """Make the channel stop its application and do ``nxt`` (bridge, transfer)."""
@@ -883,7 +890,7 @@ class SwitchCore:
         other = self.channels.get(ch.other_uuid) if ch.other_uuid else None
         if other is not None:
             self.unbridge(ch, other)
-            if other.bridged_by_api:
+            if other.bridged_by_api and not switch_true(other.get_var("park_after_bridge")):
                 self.hangup(other, "NORMAL_CLEARING")
         ch.extra["program"] = []
         ch.extra.pop("other_profile", None)
@@ -896,8 +903,13 @@ class SwitchCore:
         if not file.is_absolute():
             file = self.recordings_dir / file
         recs: dict[str, ActiveRecording] = ch.extra.setdefault("recordings", {})
+        if str(file) in recs:
+            # switch_ivr_record_session: "Already recording" is a success that changes nothing
+            # (no second media bug, no RECORD_START, the file goes on).
+            return file
         now = time.monotonic()
-        recs[str(file)] = ActiveRecording(file, now, now if ch.other_uuid else None)
+        append = switch_true(ch.get_var("RECORD_APPEND"))
+        recs[str(file)] = ActiveRecording(file, now, now if ch.other_uuid else None, append)
         self.fire_channel("RECORD_START", ch, after=[("Record-File-Path", str(file))])
         self.fire_channel("MEDIA_BUG_START", ch, before=_media_bug(file))
         if limit:
@@ -919,7 +931,7 @@ class SwitchCore:
             bridged_from = (
                 None if rec.bridged_at is None else (rec.bridged_at - rec.started) / self.time_scale
             )
-            write_stereo_wav(rec.path, elapsed, bridged_from)
+            write_stereo_wav(rec.path, elapsed, bridged_from, append=rec.append)
             self.fire_channel(
                 "RECORD_STOP",
                 ch,

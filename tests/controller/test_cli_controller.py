@@ -62,7 +62,8 @@ def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
         port = line.rsplit(":", 1)[1].strip()
         run = subprocess.Popen(
             [*CLI, "run", "--center", str(center), "--tenant", "clitest",
-             "--esl", f"esl://:ClueCon@127.0.0.1:{port}", "--redis", redis_url],
+             "--esl", f"esl://:ClueCon@127.0.0.1:{port}", "--redis", redis_url,
+             "--http-port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:

@@ -141,7 +141,7 @@ async def test_a_killed_controllers_calls_are_taken_over_by_the_other(
         "run", "--center", str(center), "--esl", f"esl://:ClueCon@127.0.0.1:{port}#node1",
         "--redis", redis_url, "--recordings-dir", str(tmp_path / "rec"),
         # Rings last 600 simulated seconds (30 s here): an offer ends by an answer or a kill.
-        "--ring-seconds", "600",
+        "--ring-seconds", "600", "--no-http",
     ]  # fmt: skip
     switch = InboundClient("127.0.0.1", port, "ClueCon")
     await switch.connect()

@@ -1,0 +1,122 @@
+"""An agent on an outside call the center placed for them (click-to-call), in the ACD's terms.
+
+While the agent's phone rings and while they talk, they are ``on_call`` with ``call`` set to
+the click-to-call's id: RESERVE only offers queue calls to ``available`` agents, so the ACD
+leaves them alone, and every controller sees why. The status they had before (available,
+on break, wrap-up) is kept in ``outbound_from``; when the call ends they go back to it (wrap-up
+becomes available: an outbound call has no queue and no wrap-up time of its own).
+
+The change runs the store's own ``SET_STATUS`` script (``callcenter.acd.scripts``): one atomic
+step that checks the status it leaves, takes the agent out of (or puts them back in) the
+queues' idle sets and writes the agent's entry on the event Stream, as every other state change
+does. AcdStore has no public method for this yet; see the report of issue 6.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from redis.exceptions import ResponseError
+
+from callcenter.acd.model import AgentStatus
+from callcenter.acd.scripts import SET_STATUS
+from callcenter.acd.store import AcdStore
+from callcenter.controller.call_control_errors import AgentUnavailableError, UnknownAgentError
+
+__all__ = ["OUTBOUND_FROM", "OutboundAgents"]
+
+# The agent statuses a click-to-call may start from: logged in and not on (or ringing for) a
+# call.
+OUTBOUND_FROM = (AgentStatus.AVAILABLE, AgentStatus.ON_BREAK, AgentStatus.WRAP_UP)
+
+
+class OutboundAgents:
+    def __init__(self, store: AcdStore) -> None:
+        self.store = store
+        self._set_status = store.redis.register_script(SET_STATUS)
+
+    async def _transition(
+        self, agent: str, status: AgentStatus, expected: str, fields: dict[str, str | int]
+    ) -> None:
+        args: list[str | int] = [
+            agent,
+            status.value,
+            int(time.time() * 1000),
+            random.randint(0, 10**12),
+            expected,
+        ]
+        for name, value in fields.items():
+            args += [name, value]
+        try:
+            await self._set_status(keys=[self.store.keys.base], args=args)
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith("UNKNOWN_AGENT"):
+                raise UnknownAgentError(agent) from exc
+            if text.startswith("WRONG_STATE"):
+                raise AgentUnavailableError(
+                    f"agent {agent!r} cannot start an outside call now: "
+                    f"{text.split(' ', 1)[1]} (they must be logged in and not on a call)"
+                ) from exc
+            raise
+
+    async def start(self, agent: str, call_id: str, node: str, current: dict[str, str]) -> None:
+        """On call for ``call_id``, only if still in the status ``current`` was read in."""
+        status = current.get("status", "")
+        if status not in OUTBOUND_FROM:
+            raise AgentUnavailableError(
+                f"agent {agent!r} is {status.replace('_', ' ') or 'logged out'}: an outside call "
+                "needs an agent who is logged in and not on a call"
+            )
+        await self._transition(
+            agent,
+            AgentStatus.ON_CALL,
+            status,
+            {
+                "call": call_id,
+                "reason": "outbound",
+                "outbound_from": status,
+                "outbound_reason": current.get("reason", ""),
+                "outbound_node": node,
+            },
+        )
+
+    async def set_leg(self, agent: str, call_id: str, leg: str) -> None:
+        """The customer leg being dialed now (a hangup of the agent's leg must stop it)."""
+        key = self.store.keys.agent(agent)
+        if (await self.store.redis.hget(key, "call") or b"").decode() == call_id:
+            await self.store.redis.hset(key, "outbound_leg", leg)
+
+    async def leg(self, agent: str) -> str:
+        return (
+            await self.store.redis.hget(self.store.keys.agent(agent), "outbound_leg") or b""
+        ).decode()
+
+    async def end(self, agent: str, call_id: str) -> bool:
+        """Back to the status before the call; False if the agent is not on this call (ended
+        already by another hangup or another controller)."""
+        raw = await self.store.redis.hgetall(self.store.keys.agent(agent))
+        data = {k.decode(): v.decode() for k, v in raw.items()}
+        if data.get("status") != AgentStatus.ON_CALL.value or data.get("call") != call_id:
+            return False
+        if "outbound_from" not in data:
+            return False  # a queue call, not ours
+        back = (
+            AgentStatus.ON_BREAK if data["outbound_from"] == "on_break" else AgentStatus.AVAILABLE
+        )
+        reason = data.get("outbound_reason", "") if back is AgentStatus.ON_BREAK else ""
+        fields: dict[str, str | int] = {
+            "call": "",
+            "reason": reason,
+            "ready_at": "",
+            "outbound_from": "",
+            "outbound_reason": "",
+            "outbound_node": "",
+            "outbound_leg": "",
+        }
+        try:
+            await self._transition(agent, back, "on_call", fields)
+        except AgentUnavailableError:
+            return False  # someone else moved them on meanwhile
+        return True
