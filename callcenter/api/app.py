@@ -12,7 +12,20 @@ from callcenter import __version__
 from callcenter.api.context import ApiContext
 from callcenter.api.errors import ApiError
 from callcenter.api.openapi import openapi_document
-from callcenter.api.resources import agents, config, queues, session, users
+from callcenter.api.resources import (
+    agents,
+    calls,
+    config,
+    contacts,
+    live_calls,
+    live_ws,
+    metrics,
+    queues,
+    recordings,
+    session,
+    stats,
+    users,
+)
 from callcenter.api.routing import CONTEXT, SESSIONS, Route, RouteTable, dispatcher
 from callcenter.api.sessions import Sessions
 
@@ -26,6 +39,12 @@ ROUTE_TABLES: list[RouteTable] = [
     queues.routes,
     users.routes,
     config.routes,
+    live_ws.routes,
+    calls.routes,
+    recordings.routes,
+    stats.routes,
+    contacts.routes,
+    live_calls.routes,
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,4 +98,6 @@ def make_app(ctx: ApiContext, tables: Iterable[RouteTable] | None = None) -> web
 
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", health)
+    live_ws.mount(app)
+    metrics.mount(app)
     return app

@@ -309,13 +309,14 @@ def identity_for_token(engine: Engine, secret: str) -> Identity:
         raise BadCredentialsError("unknown or revoked API token")
     with engine.begin() as conn:
         found = conn.execute(
-            select(ApiToken.id, _USERS)
+            # Labelled: the user's own ``id`` column must stay the row's ``id``.
+            select(ApiToken.id.label("token_id"), _USERS)
             .join(_USERS, User.id == ApiToken.user_id)
             .where(ApiToken.token_hash == _token_hash(secret), ApiToken.revoked_at.is_(None))
         ).one_or_none()
         if found is None or found.disabled_at is not None:
             raise BadCredentialsError("unknown or revoked API token")
-        token_id = found[0]
+        token_id = found.token_id
         now = utc()
         # Once a minute is enough to tell a token in use from a forgotten one.
         conn.execute(

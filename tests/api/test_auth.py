@@ -174,3 +174,20 @@ async def test_passwords_never_reach_the_audit_log(api: Api, client: Client, db:
         details = conn.execute(select(AuditEntry.details)).scalars().all()
     assert "s3cret-s3cret" not in repr(details)
     assert any(d.get("password") == "***" for d in details)
+
+
+async def test_a_token_acts_as_its_own_user_whatever_the_ids(
+    api: Api, client: Client, db: Engine
+) -> None:
+    # Token ids and user ids count apart: token 1 belongs to gina (user 6), not to alice (1).
+    secret, token = users.create_token(db, "gina", "globex wallboard")
+    assert token.id != token.user_id
+    integration = Client(api.url, token=secret)
+    try:
+        status, me = await integration.request("GET", "/api/v1/session")
+        assert (status, me["login"], me["via"]) == (200, "gina", "token")
+        assert (await integration.request("GET", f"/api/v1/tenants/{api.globex}/users"))[0] == 200
+        status, _ = await integration.request("GET", f"/api/v1/tenants/{api.acme}/agents")
+        assert status == 403
+    finally:
+        await integration.close()

@@ -1,0 +1,154 @@
+"""A call's recording: its metadata, and the audio itself for the browser's ``<audio>`` (with
+HTTP Range requests, so the player can seek) or as a download. Same rule as the call: an agent
+gets the recordings of the calls they handled only.
+
+The workers keep each processed recording under a URI (``recordings.storage_uri``): a
+``file://`` path of the storage folder is served from disk; an ``s3://`` object cannot be yet
+(the API holds no S3 credentials and the storage signs no URLs): 501, said so.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from callcenter.api.errors import ApiError, NotFound
+from callcenter.api.resources.calls import handled_by, notes_error
+from callcenter.api.routing import ApiCall, RouteTable
+from callcenter.calls import history
+from callcenter.calls.errors import NotesError
+from callcenter.calls.history import RecordingLocation, RecordingView
+from callcenter.users.model import Role
+
+__all__ = ["AudioQuery", "RecordingOut", "routes"]
+
+routes = RouteTable("recordings")
+RECORDING = "/api/v1/tenants/{tenant}/calls/{call}/recording"
+
+_CONTENT_TYPES = {
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+}
+
+
+class RecordingOut(RecordingView):
+    # Where the audio is played or downloaded from (add ?download=1 to save it).
+    audio_url: str
+
+
+class AudioQuery(BaseModel):
+    # Save as a file (Content-Disposition: attachment) instead of playing in the page.
+    download: bool = False
+
+
+def _ids(call: ApiCall) -> tuple[str, str]:
+    assert call.tenant is not None
+    return call.tenant, call.param("call")
+
+
+def _no_recording(call_uuid: str) -> NotFound:
+    return NotFound(
+        "no-recording", f"call {call_uuid!r} has no recording", {"call_uuid": call_uuid}
+    )
+
+
+@routes.get(
+    RECORDING,
+    summary="A call's recording: status, format, length, analysis",
+    role=Role.AGENT,
+    response=RecordingOut,
+)
+async def get_recording(call: ApiCall) -> RecordingOut:
+    tenant, call_uuid = _ids(call)
+    try:
+        found = await call.ctx.db(
+            history.recording,
+            call.ctx.engine,
+            tenant=tenant,
+            call_uuid=call_uuid,
+            handled_by=handled_by(call),
+        )
+    except NotesError as exc:
+        raise notes_error(exc) from None
+    if found is None:
+        raise _no_recording(call_uuid)
+    return RecordingOut(**found.model_dump(), audio_url=call.request.path + "/audio")
+
+
+def _stored_file(where: RecordingLocation) -> Path:
+    """The file a processed recording is kept in, or the reason it cannot be served."""
+    details = {"call_uuid": where.call_uuid, "status": where.status}
+    if where.status != "done" or not where.storage_uri:
+        if where.status == "failed":
+            message = f"the recording could not be processed: {where.failure_reason or '?'}"
+        else:
+            message = "the recording is still being processed: try again in a minute"
+        raise ApiError(404, "recording-not-ready", message, details)
+    parts = urlsplit(where.storage_uri)
+    if parts.scheme == "s3":
+        raise ApiError(
+            501,
+            "recording-in-s3",
+            "this recording is kept in S3, which the API cannot serve yet (it has no S3 "
+            "credentials and the storage signs no download URLs): get it from the bucket",
+            details,
+        )
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        raise ApiError(
+            501,
+            "recording-storage-unknown",
+            f"the recording is kept where the API cannot read ({parts.scheme}://)",
+            details,
+        )
+    path = Path(url2pathname(parts.path))
+    if not path.is_absolute() or not path.is_file():
+        raise NotFound(
+            "recording-file-missing",
+            "the recording's file is not in the storage any more (removed by retention or by "
+            "hand?): its record remains, the audio is gone",
+            details,
+        )
+    return path
+
+
+@routes.get(
+    RECORDING + "/audio",
+    summary="A call's recording audio (HTTP Range for seeking; ?download=1 to save)",
+    role=Role.AGENT,
+    query=AudioQuery,
+)
+async def get_audio(call: ApiCall) -> web.StreamResponse:
+    tenant, call_uuid = _ids(call)
+    options = call.query(AudioQuery)
+    try:
+        where = await call.ctx.db(
+            history.recording_location,
+            call.ctx.engine,
+            tenant=tenant,
+            call_uuid=call_uuid,
+            handled_by=handled_by(call),
+        )
+    except NotesError as exc:
+        raise notes_error(exc) from None
+    if where is None:
+        raise _no_recording(call_uuid)
+    path = await call.ctx.db(_stored_file, where)
+    suffix = (where.format or path.suffix.lstrip(".")).lower()
+    headers = {
+        "Content-Type": _CONTENT_TYPES.get(suffix, "application/octet-stream"),
+        "Cache-Control": "private, max-age=3600",
+    }
+    if options.download:
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{call_uuid}.{suffix}")
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    # aiohttp's file answer does the Range requests (206 + Content-Range, 416), ETag and
+    # If-Range, and sends the file with sendfile.
+    return web.FileResponse(path, headers=headers)
