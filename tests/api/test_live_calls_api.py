@@ -92,8 +92,10 @@ async def test_a_supervisor_listens_and_an_agent_may_not(floor: Floor) -> None:
         supervisor = body["supervisor_leg"]
         await until(lambda: supervisor in floor.desk.switch.channels)
         await until(
-            lambda: floor.desk.switch.channels[supervisor].variables.get("eavesdrop_whisper_bleg")
-            == "true"
+            lambda: (
+                floor.desk.switch.channels[supervisor].variables.get("eavesdrop_whisper_bleg")
+                == "true"
+            )
         )
         status, listed = await sue.request("GET", f"/api/v1/tenants/{floor.tenant}/live-calls")
         assert caller.uuid in [c["call"] for c in listed["calls"]]
