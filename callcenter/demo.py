@@ -266,6 +266,7 @@ async def _start_api(
     """The API and pages, with the demo's users (made again each run, same password), and
     live call control over the demo's tenant."""
     from callcenter.api.context import ApiContext
+    from callcenter.api.serve import local_storage
     from callcenter.api.server import ApiServer
     from callcenter.center.tenant import Center
     from callcenter.controller.call_control import CallControlSettings
@@ -289,7 +290,8 @@ async def _start_api(
         "users": [{"extension": a, "password": f"Demo-{a}-Secret"} for a in agents],
     }
     ctx = ApiContext(redis=redis, engine=engine, tenants=["demo"],
-                     center=Center.model_validate({"tenants": [tenant]}))  # fmt: skip
+                     center=Center.model_validate({"tenants": [tenant]}),
+                     recordings_root=local_storage(options.storage))  # fmt: skip
     control = CallControlSettings(recordings_dir=flow.recordings_dir, moh=flow.moh)
     await ctx.controller_up({"sim": esl}, store, control)
     server = ApiServer(ctx, options.http_host, options.http_port)

@@ -41,6 +41,9 @@ class ApiContext:
     center_path: Path | None = None
     templates: Path | None = None
     conf_dirs: dict[str, Path] = field(default_factory=dict)
+    # The workers' storage folder of processed recordings: only files under it are served
+    # (None: wherever the recording's row says, for an s3:// storage or the tests).
+    recordings_root: Path | None = None
     # The controller's node clients once its switch connections are up (live call control).
     switches: dict[str, InboundClient] = field(default_factory=dict)
 

@@ -13,7 +13,12 @@ from callcenter.center.tenant import Center
 from callcenter.db.engine import make_engine
 from callcenter.settings import Settings
 
-__all__ = ["center_of", "start_api"]
+__all__ = ["center_of", "local_storage", "start_api"]
+
+
+def local_storage(spec: str) -> Path | None:
+    """The folder of the workers' storage setting; None for an s3:// bucket."""
+    return None if spec.startswith("s3://") else Path(spec).expanduser().resolve()
 
 
 def center_of(path: str | Path) -> Center | None:
@@ -48,6 +53,7 @@ async def start_api(
         http=settings.http,
         center_path=center_path if center is not None else None,
         conf_dirs=conf_dirs or {},
+        recordings_root=local_storage(settings.worker.storage),
     )
     server = ApiServer(
         ctx, host or settings.http.host, settings.http.port if port is None else port

@@ -52,7 +52,7 @@ async def floor(desk: Desk, redis_url: str, db: Engine) -> AsyncIterator[Floor]:
 
 
 async def test_an_agent_hangs_up_their_call_and_wraps_up(floor: Floor) -> None:
-    caller, leg = await bridged_call(floor.desk)
+    caller, _ = await bridged_call(floor.desk)
     boris, anna = floor.client(), floor.client()
     try:
         await boris.sign_in("boris")
@@ -73,7 +73,7 @@ async def test_an_agent_hangs_up_their_call_and_wraps_up(floor: Floor) -> None:
 
 async def test_a_supervisor_listens_and_an_agent_may_not(floor: Floor) -> None:
     floor.desk.switch.phones.register("1005", "default", answer_after=0.1)
-    caller, leg = await bridged_call(floor.desk)
+    caller, _ = await bridged_call(floor.desk)
     path = f"/api/v1/tenants/{floor.tenant}/live-calls/{caller.uuid}/monitor"
     anna, sue = floor.client(), floor.client()
     try:

@@ -146,3 +146,16 @@ async def test_no_recording_unprocessed_or_kept_in_s3(api: Api, client: Client, 
         status, body = await client.request("GET", rec_path(api, call) + path_end)
         assert (status, body["error_id"]) == (status_want, error_id), (call, path_end)
         assert says in body["message"]
+
+
+async def test_a_file_outside_the_storage_folder_is_never_served(
+    api: Api, client: Client, stored: dict[str, str], tmp_path: Path
+) -> None:
+    api.ctx.recordings_root = tmp_path / "storage"
+    await client.sign_in("alice")
+    status, _, body = await get_bytes(client, rec_path(api, stored["alice"]) + "/audio")
+    assert (status, body) == (200, AUDIO)
+    api.ctx.recordings_root = tmp_path / "elsewhere"
+    status, _, body = await get_bytes(client, rec_path(api, stored["alice"]) + "/audio")
+    assert status == 403
+    assert b"recording-outside-storage" in body

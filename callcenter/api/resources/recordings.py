@@ -83,8 +83,9 @@ async def get_recording(call: ApiCall) -> RecordingOut:
     return RecordingOut(**found.model_dump(), audio_url=call.request.path + "/audio")
 
 
-def _stored_file(where: RecordingLocation) -> Path:
-    """The file a processed recording is kept in, or the reason it cannot be served."""
+def _stored_file(where: RecordingLocation, root: Path | None) -> Path:
+    """The file a processed recording is kept in, or the reason it cannot be served. With a
+    storage folder known (``root``), a file outside it is never served, whatever the row says."""
     details = {"call_uuid": where.call_uuid, "status": where.status}
     if where.status != "done" or not where.storage_uri:
         if where.status == "failed":
@@ -109,6 +110,13 @@ def _stored_file(where: RecordingLocation) -> Path:
             details,
         )
     path = Path(url2pathname(parts.path))
+    if root is not None and root.resolve() not in path.resolve().parents:
+        raise ApiError(
+            403,
+            "recording-outside-storage",
+            f"the recording's file is not under the storage folder {root}: not served",
+            details,
+        )
     if not path.is_absolute() or not path.is_file():
         raise NotFound(
             "recording-file-missing",
@@ -140,7 +148,7 @@ async def get_audio(call: ApiCall) -> web.StreamResponse:
         raise notes_error(exc) from None
     if where is None:
         raise _no_recording(call_uuid)
-    path = await call.ctx.db(_stored_file, where)
+    path = await call.ctx.db(_stored_file, where, call.ctx.recordings_root)
     suffix = (where.format or path.suffix.lstrip(".")).lower()
     headers = {
         "Content-Type": _CONTENT_TYPES.get(suffix, "application/octet-stream"),
