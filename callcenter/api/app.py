@@ -28,6 +28,7 @@ from callcenter.api.resources import (
 )
 from callcenter.api.routing import CONTEXT, SESSIONS, Route, RouteTable, dispatcher
 from callcenter.api.sessions import Sessions
+from callcenter.web import add_pages
 
 __all__ = ["ROUTE_TABLES", "make_app"]
 
@@ -100,4 +101,5 @@ def make_app(ctx: ApiContext, tables: Iterable[RouteTable] | None = None) -> web
     app.router.add_get("/healthz", health)
     live_ws.mount(app)
     metrics.mount(app)
+    add_pages(app)
     return app
