@@ -108,3 +108,22 @@ async def test_waiting_callers_appear_with_their_wait(api: Api, client: Client) 
         "call-1", "+15551234", "waiting"
     )  # fmt: skip
     assert body["today"]["offered"] == 1
+
+
+async def test_a_queues_disposition_codes_come_from_the_center_file(
+    api: Api, client: Client
+) -> None:
+    from callcenter.center.tenant import Center
+
+    api.ctx.center = Center.model_validate(
+        {"tenants": [{"name": api.acme, "domain": "acme.example.com",
+                      "queues": [{"name": "sales", "dispositions": ["sale", "no-sale"]},
+                                 {"name": "support"}]}]}
+    )  # fmt: skip
+    await client.sign_in("alice")
+    base = f"/api/v1/tenants/{api.acme}/queues"
+    status, body = await client.request("GET", f"{base}/sales/dispositions")
+    assert (status, body) == (200, {"queue": "sales", "codes": ["sale", "no-sale"]})
+    status, body = await client.request("GET", f"{base}/support/dispositions")
+    assert (status, body["error_id"]) == (404, "dispositions-not-used")
+    assert "no disposition codes" in body["message"]

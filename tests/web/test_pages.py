@@ -15,7 +15,14 @@ from sqlalchemy import Engine, select
 from callcenter.acd.model import AgentStatus
 from callcenter.calls import notes
 from callcenter.db.models import Call
-from tests.web.conftest import CALLER_CARD, CALLER_NUMBER, Visit, WebCenter, eventually
+from tests.web.conftest import (
+    CALLER_CARD,
+    CALLER_NUMBER,
+    DISPOSITIONS,
+    Visit,
+    WebCenter,
+    eventually,
+)
 from workers.ingest.consumer import ingest
 
 T = "/api/v1/tenants/{tenant}"
@@ -137,6 +144,10 @@ async def test_an_agent_takes_a_call_while_the_supervisor_watches(
     await status_is(center, "1001", AgentStatus.WRAP_UP)
     await expect(page.locator("#wrap-up")).to_be_visible()
     await expect(page.locator("#wrap-up-call")).to_have_text(call_id)
+    # The queue's codes are offered (a datalist the code field completes from).
+    codes = page.locator("#disposition-codes option")
+    await expect(codes).to_have_count(len(DISPOSITIONS))
+    assert [await o.get_attribute("value") for o in await codes.all()] == DISPOSITIONS
     await agent.shot("wrap-up")
     await call_recorded(center, db, call_id)
     await page.fill("#disposition-code", "sale")

@@ -134,13 +134,15 @@ async function openWrapUp(call) {
   $('comment-text').value = '';
   say($('wrap-up-result'), '');
   say($('wrap-up-error'), '');
-  // The queue's codes when the call's record lists them; a free code otherwise.
+  // The queue's codes (from the center file); a free code when it lists none.
+  const queue = $('call-queue').textContent;
+  if (!queue) return;
   try {
-    const detail = await api('GET', tenantPath(`/calls/${encodeURIComponent(call)}`));
-    const codes = listOf(detail, 'dispositions', 'disposition_codes');
+    const answer = await api('GET', tenantPath(`/queues/${encodeURIComponent(queue)}/dispositions`));
+    const codes = listOf(answer, 'codes');
     $('disposition-codes').replaceChildren(...codes.map((code) => el('option', { value: code })));
   } catch {
-    // The record may not be written yet; the code is typed then.
+    // No codes listed for the queue: the code is typed.
   }
 }
 
