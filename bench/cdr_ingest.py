@@ -1,11 +1,12 @@
 """CDR ingest speed: our ingest (Redis Stream -> rows in PostgreSQL) against a raw COPY of the
 same rows into the same tables.
 
-    .venv/bin/python bench/cdr_ingest.py [--calls 20000] [--batch 5000] [--rounds 3]
+    .venv/bin/python bench/cdr_ingest.py [--calls 20000] [--batch 20000] [--rounds 3]
 
 Each round: a fresh tenant's Stream gets ``--calls`` answered queue calls (12 entries each, as
 the controller writes them: call states, agent states, two legs, the recording), then the clock
-runs while ``workers.ingest.consumer.ingest`` reads, folds, writes and acknowledges them all.
+runs while ``workers.ingest.consumer.ingest`` reads, folds, writes and commits them all (and
+marks them read on the consumer group).
 The rows it produced (calls, legs, queue waits, agent states) are then copied out, the tables
 emptied, and the same rows COPYed back in from memory, one COPY per table in one transaction:
 the fastest way PostgreSQL takes rows, our ceiling. Best round of each. Last line:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from tests.workers.streams import Entry, abandoned_call, answered_call
@@ -17,8 +18,8 @@ def _fold(entries: list[Entry], batch: Batch | None = None) -> Batch:
     return batch
 
 
-def _at(ms: int) -> int:
-    return ms  # times stay epoch ms until the database converts them
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def test_an_answered_call_becomes_one_call_two_legs_one_wait_and_its_agent_states() -> None:
@@ -110,3 +111,35 @@ def test_an_outbound_call_through_a_gateway_is_priced_by_the_pricer() -> None:
     assert seen == [("sipnet", "74957654321", 120)]
     assert call["direction"] == "outbound" and call["outcome"] == "answered"
     assert call["cost"] == Decimal("0.9") and call["rate_prefix"] == "7495"
+
+
+def test_times_become_utc_text_and_what_is_no_time_is_none() -> None:
+    entries: list[Entry] = [
+        {"type": "leg", "leg": "l1", "call": "c1", "role": "agent", "created_ms": 500,
+         "answered_ms": 1_767_000_000_042, "ended_ms": "soon"},
+        {"type": "leg", "leg": "l2", "call": "c2", "role": "agent", "created_ms": 0,
+         "answered_ms": 253_402_300_800_000, "ended_ms": "0001767000000999"},
+    ]  # fmt: skip
+    legs = _fold(entries).legs
+    assert legs["l1"]["created_at"] == datetime(1970, 1, 1, 0, 0, 0, 500_000, UTC)
+    assert legs["l1"]["answered_at"] == _at(1_767_000_000_042)
+    assert legs["l1"]["ended_at"] is None  # not a number
+    assert legs["l2"]["created_at"] is None  # 0 is "never"
+    assert legs["l2"]["answered_at"] is None  # past the year 9999
+    assert legs["l2"]["ended_at"] == _at(1_767_000_000_999)  # the same time, zeros in front
+
+
+def test_an_agent_state_without_its_time_takes_the_stream_entry_time() -> None:
+    batch = Batch("acme")
+    batch.add("1767000000123-4", {"type": "agent", "agent": "1000", "status": "available"})
+    (row,) = batch.agent_states.values()
+    assert row[-1] == b"2025-12-29 09:20:00.123+00"
+
+
+def test_a_leg_reported_twice_in_one_batch_keeps_the_last_value_of_each_column() -> None:
+    entries = answered_call(CALL)
+    caller = entries[9]
+    batch = _fold([*entries, {**caller, "hold_ms": "", "cause": "", "billsec": 99}])
+    leg = batch.legs[CALL]
+    assert leg["billsec"] == 99 and leg["hold_ms"] == 0 and leg["hangup_cause"] == "NORMAL_CLEARING"
+    assert batch.calls[CALL]["billsec"] == 99

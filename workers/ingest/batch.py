@@ -5,18 +5,22 @@ queue, Stream entry ID), and a column takes the last value an event gave it, so 
 entries twice, or in two batches, gives the same rows: the writer merges a batch into what the
 database holds with the same rule.
 
-A row is a list of its table's values in the order of ``*_COLUMNS``, each one text as the
-database takes it, "" for no value (NULL): numbers keep the digits the Stream had (checked, not
-converted), times stay epoch milliseconds for the database to convert. The writer joins the
-rows into COPY text as they are, and the fold sets a column by its index: this is the hot loop
-of the ingest (every Stream entry goes through it), hence the merges written out below.
-``typed`` gives a row's values as Python values, to read a batch.
+A row is a list of its table's values in the order of ``*_COLUMNS``, each one the bytes the
+database takes in COPY text, b"" for no value (NULL): the Stream's bytes as Redis gave them
+(nothing is decoded), numbers keep the digits the Stream had (checked, not converted), and times
+come as UTC text ("2026-01-01 10:00:00.123+00", from the Stream's epoch milliseconds through a
+cache of the text of each second). The writer joins the rows into COPY text as they are, and
+the fold sets a column by its index: this is the hot loop of the ingest (every Stream entry
+goes through it), hence the merges written out below. ``typed`` gives a row's values as Python
+values, to read a batch.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,15 +29,17 @@ __all__ = [
     "CALL_COLUMNS",
     "CALL_FIRST",
     "LEG_COLUMNS",
+    "TIME_COLUMNS",
     "WAIT_COLUMNS",
     "WAIT_FIRST",
     "Batch",
     "Row",
+    "pg_time",
     "stream_id_key",
     "typed",
 ]
 
-Row = list[str]
+Row = list[bytes]
 
 CALL_COLUMNS = (
     "call_uuid", "tenant", "node", "direction", "caller_number", "caller_name", "destination",
@@ -77,54 +83,79 @@ _W_OUTCOME, _W_WAIT_MS = WAIT_COLUMNS.index("outcome"), WAIT_COLUMNS.index("wait
 _W_POSITION, _W_AGENT = WAIT_COLUMNS.index("position"), WAIT_COLUMNS.index("agent")
 _W_CAME_FROM = WAIT_COLUMNS.index("came_from")
 _W_OVERFLOW_TO = WAIT_COLUMNS.index("overflow_to")
-_L_NODE, _L_CALLER_NUMBER = LEG_COLUMNS.index("node"), LEG_COLUMNS.index("caller_number")
-_L_DESTINATION, _L_CREATED = LEG_COLUMNS.index("destination"), LEG_COLUMNS.index("created_at")
-_L_ANSWERED, _L_ENDED = LEG_COLUMNS.index("answered_at"), LEG_COLUMNS.index("ended_at")
-_L_DURATION, _L_HOLD_MS = LEG_COLUMNS.index("duration"), LEG_COLUMNS.index("hold_ms")
-_L_CAUSE = LEG_COLUMNS.index("hangup_cause")
 # A new row: its key and tenant, then nothing yet.
-_CALL_EMPTY = ("",) * (len(CALL_COLUMNS) - 2)
-_WAIT_EMPTY = ("",) * (len(WAIT_COLUMNS) - 3)
+_CALL_EMPTY = (b"",) * (len(CALL_COLUMNS) - 2)
+_WAIT_EMPTY = (b"",) * (len(WAIT_COLUMNS) - 3)
 
-# Columns whose text is a number: an integer (times are epoch ms), or a decimal.
-_INTEGERS = frozenset({
+# Columns whose text is a time, an integer, or a decimal.
+TIME_COLUMNS = frozenset({
     "started_at", "answered_at", "bridged_at", "ended_at", "created_at", "enqueued_at",
-    "offered_at", "left_at", "at", "wait_ms", "talk_ms", "hold_ms", "billsec", "duration",
-    "position",
+    "offered_at", "left_at", "at",
 })  # fmt: skip
+_INTEGERS = frozenset({"wait_ms", "talk_ms", "hold_ms", "billsec", "duration", "position"})
 _DECIMALS = frozenset({"rate_per_minute", "cost"})
 
 # Who hung up, from the caller leg's SIP disposition: the far end's BYE/CANCEL is the caller.
-_REMOTE = ("recv_bye", "recv_cancel", "recv_refuse")
+_REMOTE = frozenset({b"recv_bye", b"recv_cancel", b"recv_refuse"})
 
 # queue_waits.outcome by the call state that ends a stay in a queue.
 _WAIT_OUTCOME = {
-    "bridged": "answered",
-    "abandoned": "abandoned",
-    "overflowed": "overflowed",
-    "callback_requested": "callback_requested",
-    "callback_failed": "callback_failed",
+    b"bridged": b"answered",
+    b"abandoned": b"abandoned",
+    b"overflowed": b"overflowed",
+    b"callback_requested": b"callback_requested",
+    b"callback_failed": b"callback_failed",
 }
 
+# Times: the text of each second seen ("2026-01-01 10:00:00"), by the digits of the epoch
+# seconds as the Stream wrote them, and the text of each millisecond (".123+00") by its three
+# digits: a time is two lookups and a concatenation. Past the year 9999 a time is no time.
+_SECONDS: dict[bytes, bytes] = {}
+_SECONDS_KEPT = 100_000  # about a day of distinct seconds; then the cache starts again
+_MILLIS = {b"%03d" % ms: b".%03d+00" % ms for ms in range(1000)}
+_MAX_MS = 253_402_300_799_999  # 9999-12-31 23:59:59.999 UTC
+_EPOCH = b"1970-01-01 00:00:00.000+00"
 
-def _int(value: str) -> str:
-    """An integer field as the database takes it, "" when it is not one. Plain ASCII digits
+
+def _int(value: bytes) -> bytes:
+    """An integer field as the database takes it, b"" when it is not one. Plain ASCII digits
     (nearly always) pass as they are; anything else goes through int() (other digits, a sign;
     it raises on what int() refuses) and is written as int() reads it."""
-    if value.isdigit() and value.isascii() and len(value) < 19:
+    if value.isdigit() and len(value) < 19:
         return value
-    return str(int(value)) if value.lstrip("-").isdigit() else ""
+    text = value.decode(errors="replace")
+    return str(int(text)).encode() if text.lstrip("-").isdigit() else b""
 
 
-def _ms(text: str | None) -> str:
-    """An epoch-ms time as the writer takes it (PostgreSQL converts it), "" when unset."""
-    if not text or text == "0" or not text.isdigit():
-        return ""
-    return _int(text)
+def _time(ms: bytes | None) -> bytes:
+    """An epoch-ms time as UTC text, b"" when unset (or zero, or not a time)."""
+    if not ms:
+        return b""
+    try:
+        return _SECONDS[ms[:-3]] + _MILLIS[ms[-3:]]
+    except KeyError:
+        return _time_slow(ms)
 
 
-def _nonzero(number: str) -> bool:
-    return number.strip("0") != ""
+def _time_slow(ms: bytes) -> bytes:
+    text = ms.decode(errors="replace")
+    if not text.isdigit():
+        return b""
+    value = int(text)
+    if not value or value > _MAX_MS:
+        return b""
+    seconds, millis = divmod(value, 1000)
+    prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)).encode()
+    if seconds and ms.isdigit():  # the cache's key is the digits before the last three
+        if len(_SECONDS) >= _SECONDS_KEPT:
+            _SECONDS.clear()
+        _SECONDS[ms[:-3]] = prefix
+    return prefix + _MILLIS[b"%03d" % millis]
+
+
+def pg_time(at: datetime) -> bytes:
+    """A time as the rows hold it (UTC text, milliseconds)."""
+    return _time(str(int(at.timestamp() * 1000)).encode()) or _EPOCH
 
 
 def stream_id_key(stream_id: str) -> tuple[int, int]:
@@ -133,12 +164,16 @@ def stream_id_key(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def typed(columns: Sequence[str], row: Sequence[str]) -> dict[str, Any]:
-    """A row's values by column as Python values: int, Decimal, str, None for no value."""
+def typed(columns: Sequence[str], row: Sequence[bytes]) -> dict[str, Any]:
+    """A row's values by column as Python values: datetime (aware, UTC), int, Decimal, str,
+    None for no value."""
     out: dict[str, Any] = {}
-    for name, value in zip(columns, row, strict=True):
+    for name, raw in zip(columns, row, strict=True):
+        value = raw.decode()
         if value == "":
             out[name] = None
+        elif name in TIME_COLUMNS:
+            out[name] = datetime.fromisoformat(value)
         elif name in _INTEGERS:
             out[name] = int(value)
         elif name in _DECIMALS:
@@ -158,15 +193,18 @@ class Batch:
     tenant: str
     # (gateway, number, billsec) -> (prefix, rate per minute, cost), or None when unpriced.
     pricer: Pricer | None = None
-    call_rows: dict[str, Row] = field(default_factory=dict)  # CALL_COLUMNS
-    leg_rows: dict[str, Row] = field(default_factory=dict)  # LEG_COLUMNS
-    wait_rows: dict[tuple[str, str], Row] = field(default_factory=dict)  # WAIT_COLUMNS
+    call_rows: dict[bytes, Row] = field(default_factory=dict)  # CALL_COLUMNS
+    leg_rows: dict[bytes, Row] = field(default_factory=dict)  # LEG_COLUMNS
+    wait_rows: dict[tuple[bytes, bytes], Row] = field(default_factory=dict)  # WAIT_COLUMNS
     # Stream ID -> the row's values in AGENT_STATE_COLUMNS order.
-    agent_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    recordings: dict[str, str] = field(default_factory=dict)  # call -> file the switch wrote
-    ended_calls: set[str] = field(default_factory=set)  # caller legs that ended in this batch
+    agent_states: dict[bytes, tuple[bytes, ...]] = field(default_factory=dict)
+    recording_paths: dict[bytes, bytes] = field(default_factory=dict)  # call -> file written
+    ended_call_ids: set[bytes] = field(default_factory=set)  # calls whose caller leg ended here
     entries: int = 0
     skipped: int = 0
+
+    def __post_init__(self) -> None:
+        self._tenant = self.tenant.encode()
 
     @property
     def rows(self) -> int:
@@ -174,18 +212,31 @@ class Batch:
             len(self.call_rows) + len(self.leg_rows) + len(self.wait_rows) + len(self.agent_states)
         )
 
-    # The rows as Python values by column, to read a batch (the writer takes the text rows).
+    # The rows as Python values by column, to read a batch (the writer takes the byte rows).
     @property
     def calls(self) -> dict[str, dict[str, Any]]:
-        return {key: typed(CALL_COLUMNS, row) for key, row in self.call_rows.items()}
+        return {key.decode(): typed(CALL_COLUMNS, row) for key, row in self.call_rows.items()}
 
     @property
     def legs(self) -> dict[str, dict[str, Any]]:
-        return {key: typed(LEG_COLUMNS, row) for key, row in self.leg_rows.items()}
+        return {key.decode(): typed(LEG_COLUMNS, row) for key, row in self.leg_rows.items()}
 
     @property
     def waits(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return {key: typed(WAIT_COLUMNS, row) for key, row in self.wait_rows.items()}
+        return {
+            (call.decode(), queue.decode()): typed(WAIT_COLUMNS, row)
+            for (call, queue), row in self.wait_rows.items()
+        }
+
+    @property
+    def recordings(self) -> dict[str, str]:
+        """Call -> the file the switch wrote."""
+        return {call.decode(): path.decode() for call, path in self.recording_paths.items()}
+
+    @property
+    def ended_calls(self) -> set[str]:
+        """Calls whose caller leg ended in this batch."""
+        return {call.decode() for call in self.ended_call_ids}
 
     def add(self, stream_id: str, f: Mapping[str, str]) -> None:
         """Fold one Stream entry in; an entry of an unknown type, or without what its type
@@ -194,46 +245,50 @@ class Batch:
             self.entries += 1
             self.skipped += 1
             return
-        self.add_flat(((stream_id, [x for kv in f.items() for x in kv]),))
+        flat = [x.encode() for kv in f.items() for x in kv]
+        self.add_flat(((stream_id.encode(), flat),))
 
-    def add_flat(self, entries: Iterable[tuple[str, Sequence[str] | None]]) -> None:
-        """Fold Stream entries as XREADGROUP returns them: the ID and the flat field list
-        (field, value, field, value...). An entry without fields (a pending entry the Stream's
-        cap trimmed away) is left out."""
-        tenant = self.tenant
+    def add_flat(self, entries: Iterable[tuple[bytes, Sequence[bytes] | None]]) -> None:
+        """Fold Stream entries as XRANGE returns them: the ID and the flat field list (field,
+        value, field, value...), as bytes. An entry without fields is left out."""
+        tenant = self._tenant
         agent_states = self.agent_states
-        call_event, leg_event, recordings = self._call_event, self._leg, self.recordings
+        call_event, leg_event, recordings = self._call_event, self._leg, self.recording_paths
+        seconds, millis = _SECONDS, _MILLIS
         added = skipped = 0
         for stream_id, flat in entries:
             if not flat:
                 continue
             added += 1
             it = iter(flat)
-            f = dict(zip(it, it, strict=True))
-            kind = f.get("type")
+            f = dict(zip(it, it, strict=False))  # Redis gives the fields in pairs
+            kind = f.get(b"type")
             try:
                 # By how often each comes: agent states, call states, legs, recordings.
-                if kind == "agent":
-                    at = _ms(f.get("ts"))
-                    if not at or at[0] == "0":  # unset, or maybe all zeros
-                        at = at if at and _nonzero(at) else str(int(stream_id.split("-", 1)[0]))
+                if kind == b"agent":
+                    ts = f.get(b"ts") or b"0"
+                    try:  # _time, written out
+                        at = seconds[ts[:-3]] + millis[ts[-3:]]
+                    except KeyError:
+                        # Else the time the Stream gave the entry.
+                        at = _time(ts) or _time(stream_id.split(b"-", 1)[0]) or _EPOCH
                     agent_states[stream_id] = (
                         tenant,
                         stream_id,
-                        f["agent"],
-                        f["status"],
-                        f.get("previous", ""),
-                        f.get("reason", ""),
-                        f.get("call", ""),
+                        f[b"agent"],
+                        f[b"status"],
+                        f.get(b"previous", b""),
+                        f.get(b"reason", b""),
+                        f.get(b"call", b""),
                         at,
                     )
-                elif kind == "call":
+                elif kind == b"call":
                     call_event(f)
-                elif kind == "leg":
+                elif kind == b"leg":
                     leg_event(f)
-                elif kind == "recording":
-                    if f["call"] and f["path"]:
-                        recordings[f["call"]] = f["path"]
+                elif kind == b"recording":
+                    if f[b"call"] and f[b"path"]:
+                        recordings[f[b"call"]] = f[b"path"]
                 else:
                     skipped += 1
             except (KeyError, ValueError):
@@ -241,15 +296,14 @@ class Batch:
         self.entries += added
         self.skipped += skipped
 
-    def _call(self, call: str) -> Row:
+    def _call(self, call: bytes) -> Row:
         row = self.call_rows.get(call)
         if row is None:
-            row = self.call_rows[call] = [call, self.tenant, *_CALL_EMPTY]
+            row = self.call_rows[call] = [call, self._tenant, *_CALL_EMPTY]
         return row
 
-    def _call_event(self, f: Mapping[str, str]) -> None:
-        call, state, queue = f["call"], f["state"], f.get("queue", "")
-        at = _ms(f.get("ts"))
+    def _call_event(self, f: Mapping[bytes, bytes]) -> None:
+        call, state, queue = f[b"call"], f[b"state"], f.get(b"queue")
         if not call:
             raise ValueError("call event without a call")
         if not queue:
@@ -257,123 +311,127 @@ class Batch:
         waits = self.wait_rows
         wait = waits.get((call, queue))
         if wait is None:
-            wait = waits[(call, queue)] = [call, queue, self.tenant, *_WAIT_EMPTY]
-        # A value merges in unless it is "": a "first" column only while it has none.
-        if state == "waiting":
-            position = _int(f.get("position", ""))
-            if at and not wait[_W_ENQUEUED]:
-                wait[_W_ENQUEUED] = at
-            if position and not wait[_W_POSITION]:
+            wait = waits[(call, queue)] = [call, queue, self._tenant, *_WAIT_EMPTY]
+        # A value merges in unless it is b"": a "first" column only while it has none.
+        if state == b"waiting":
+            position = _int(f.get(b"position", b""))
+            if not wait[_W_ENQUEUED]:
+                wait[_W_ENQUEUED] = _time(f.get(b"ts"))
+            if not wait[_W_POSITION]:
                 wait[_W_POSITION] = position
-            if came_from := f.get("came_from"):
+            if came_from := f.get(b"came_from"):
                 wait[_W_CAME_FROM] = came_from
-            self._call(call)[_C_QUEUE] = queue
-        elif state == "offering":
-            if at and not wait[_W_OFFERED]:
-                wait[_W_OFFERED] = at
-        elif state == "answered":
-            wait_ms = _int(f.get("wait_ms", ""))
-            row = self._call(call)
+            (self.call_rows.get(call) or self._call(call))[_C_QUEUE] = queue
+        elif state == b"offering":
+            if not wait[_W_OFFERED]:
+                wait[_W_OFFERED] = _time(f.get(b"ts"))
+        elif state == b"answered":
+            wait_ms = _int(f.get(b"wait_ms", b""))
+            row = self.call_rows.get(call) or self._call(call)
             if wait_ms:
                 wait[_W_WAIT_MS] = row[_C_WAIT_MS] = wait_ms
         elif state in _WAIT_OUTCOME:
             outcome = _WAIT_OUTCOME[state]
-            wait_ms = _int(f.get("wait_ms", "")) if state == "abandoned" else ""
-            row = self._call(call)
+            at = _time(f.get(b"ts"))
+            row = self.call_rows.get(call) or self._call(call)
             row[_C_OUTCOME] = wait[_W_OUTCOME] = outcome
             if at:
                 wait[_W_LEFT] = at
-            if state == "bridged":
+            if state == b"bridged":
                 row[_C_QUEUE] = queue
-                if agent := f.get("agent"):
+                if agent := f.get(b"agent"):
                     row[_C_AGENT] = wait[_W_AGENT] = agent
                 if at:
                     row[_C_BRIDGED] = wait[_W_ANSWERED] = at
-            elif state == "abandoned":
+            elif state == b"abandoned":
                 row[_C_QUEUE] = queue
-                if wait_ms:
+                if wait_ms := _int(f.get(b"wait_ms", b"")):
                     row[_C_WAIT_MS] = wait[_W_WAIT_MS] = wait_ms
-            elif state == "overflowed" and (to := f.get("to")):
+            elif state == b"overflowed" and (to := f.get(b"to")):
                 wait[_W_OVERFLOW_TO] = to
-        elif state == "ended":
-            talk_ms = _int(f.get("talk_ms", ""))
-            row = self._call(call)
+        elif state == b"ended":
+            talk_ms = _int(f.get(b"talk_ms", b""))
+            row = self.call_rows.get(call) or self._call(call)
             if talk_ms:
                 row[_C_TALK_MS] = talk_ms
 
-    def _leg(self, f: Mapping[str, str]) -> None:
-        leg, call, role = f["leg"], f["call"], f.get("role") or "other"
+    def _leg(self, f: Mapping[bytes, bytes]) -> None:
+        get = f.get
+        leg, call, role = f[b"leg"], f[b"call"], get(b"role") or b"other"
         if not leg or not call:
             raise ValueError("leg without a UUID")
-        disposition = f.get("disposition", "")
+        disposition = get(b"disposition", b"")
         remote = disposition in _REMOTE
-        billsec = _int(f.get("billsec", ""))
-        row: Row = [
-            leg,
-            call,
-            self.tenant,
-            f.get("node", ""),
-            role,
-            f.get("agent", ""),
-            f.get("channel", ""),
-            f.get("caller_number", ""),
-            f.get("destination", ""),
-            f.get("gateway", ""),
-            _ms(f.get("created_ms")),
-            _ms(f.get("answered_ms")),
-            _ms(f.get("ended_ms")),
-            billsec,
-            _int(f.get("duration", "")),
-            _int(f.get("hold_ms", "")),
-            f.get("cause", ""),
-            ("remote" if remote else "local") if disposition else "",
-        ]
-        # The leg's last report in a batch is the one that counts (the merge with the database
-        # keeps what it does not name).
-        self.leg_rows[leg] = row
-        if role != "caller":
+        node, caller_number = get(b"node", b""), get(b"caller_number", b"")
+        destination, gateway = get(b"destination", b""), get(b"gateway", b"")
+        created, answered = _time(get(b"created_ms")), _time(get(b"answered_ms"))
+        ended = _time(get(b"ended_ms"))
+        billsec, duration = _int(get(b"billsec", b"")), _int(get(b"duration", b""))
+        hold_ms, cause = _int(get(b"hold_ms", b"")), get(b"cause", b"")
+        row = [
+            leg, call, self._tenant, node, role, get(b"agent", b""), get(b"channel", b""),
+            caller_number, destination, gateway, created, answered, ended, billsec, duration,
+            hold_ms, cause, (b"remote" if remote else b"local") if disposition else b"",
+        ]  # fmt: skip
+        known = self.leg_rows.get(leg)
+        if known is None:
+            self.leg_rows[leg] = row
+        else:  # reported again (two controllers): merged as the database merges it
+            for index, value in enumerate(row):
+                if value:
+                    known[index] = value
+        if role != b"caller":
             return
-        self.ended_calls.add(call)
-        did, gateway, queue = f.get("did"), f.get("gateway"), f.get("queue")
+        self.ended_call_ids.add(call)
+        did, queue = get(b"did"), get(b"queue")
+        target = self.call_rows.get(call) or self._call(call)
+        if created and not target[_C_STARTED]:
+            target[_C_STARTED] = created
+        # The call takes every value the caller leg has (b"": keeps what it had).
+        if node:
+            target[_C_NODE] = node
         if did:
-            direction = "inbound"
+            target[_C_DIRECTION] = b"inbound"
+            target[_C_DID] = did
         elif gateway and not queue:
-            direction = "outbound"
+            target[_C_DIRECTION] = b"outbound"
         else:
-            direction = "internal"
-        # The caller hung up (their BYE), else the agent or callee did when there was a bridge,
-        # else the center did (a transfer, an overflow, a prompt that ended).
-        side = "caller" if remote else ("agent" if f.get("bridged_to") else "system")
-        answered = row[_L_ANSWERED]
-        values: list[tuple[int, str | None]] = [
-            (_C_NODE, row[_L_NODE]),
-            (_C_DIRECTION, direction),
-            (_C_CALLER_NUMBER, row[_L_CALLER_NUMBER]),
-            (_C_CALLER_NAME, f.get("caller_name")),
-            (_C_DESTINATION, row[_L_DESTINATION]),
-            (_C_DID, did),
-            (_C_CAMPAIGN, f.get("campaign")),
-            (_C_GATEWAY, gateway),
-            (_C_ANSWERED, answered),
-            (_C_ENDED, row[_L_ENDED]),
-            (_C_BILLSEC, billsec),
-            (_C_DURATION, row[_L_DURATION]),
-            (_C_HOLD_MS, row[_L_HOLD_MS]),
-            (_C_CAUSE, row[_L_CAUSE]),
-            (_C_SIDE, side if disposition else ""),
-        ]
+            target[_C_DIRECTION] = b"internal"
+        if caller_number:
+            target[_C_CALLER_NUMBER] = caller_number
+        if caller_name := get(b"caller_name"):
+            target[_C_CALLER_NAME] = caller_name
+        if destination:
+            target[_C_DESTINATION] = destination
+        if campaign := get(b"campaign"):
+            target[_C_CAMPAIGN] = campaign
+        if gateway:
+            target[_C_GATEWAY] = gateway
+        if answered:
+            target[_C_ANSWERED] = answered
+        if ended:
+            target[_C_ENDED] = ended
+        if billsec:
+            target[_C_BILLSEC] = billsec
+        if duration:
+            target[_C_DURATION] = duration
+        if hold_ms:
+            target[_C_HOLD_MS] = hold_ms
+        if cause:
+            target[_C_CAUSE] = cause
+        if disposition:
+            # The caller hung up (their BYE), else the agent or callee did when there was a
+            # bridge, else the center did (a transfer, an overflow, a prompt that ended).
+            target[_C_SIDE] = (
+                b"caller" if remote else (b"agent" if get(b"bridged_to") else b"system")
+            )
         if queue:
-            values.append((_C_QUEUE, queue))
+            target[_C_QUEUE] = queue
         else:
-            outcome = "answered" if answered and _nonzero(answered) else "not_answered"
-            values.append((_C_OUTCOME, outcome))
+            target[_C_OUTCOME] = b"answered" if answered else b"not_answered"
         if self.pricer is not None and gateway and billsec:
-            price = self.pricer(gateway, row[_L_DESTINATION], int(billsec))
+            price = self.pricer(gateway.decode(), destination.decode(), int(billsec))
             if price is not None:
-                values += zip(_C_PRICE, (str(value) for value in price), strict=True)
-        target = self._call(call)
-        if row[_L_CREATED] and not target[_C_STARTED]:
-            target[_C_STARTED] = row[_L_CREATED]
-        for index, value in values:
-            if value:
-                target[index] = value
+                for index, part in zip(_C_PRICE, price, strict=True):
+                    if text := str(part).encode():
+                        target[index] = text

@@ -1,13 +1,21 @@
 """Write one batch in one transaction, merged into what the database already holds.
 
-On PostgreSQL each table's rows are COPYed (text format, the batch's rows joined as they are)
-into a temporary table of the same columns, times as epoch milliseconds, and merged with one
-``INSERT ... SELECT ... ON CONFLICT DO UPDATE``: COPY is the fast way in, and the merge makes
-the same call written again (two controllers reporting one leg, a call spread over two batches)
-change nothing it should not. The merges of all tables go in one round trip, and the temporary
-tables are made once per database session. Agent states are named by their Stream entry, which
-the tenant's ingest cursor (``ingest_cursors``, moved in the same transaction) has never
-passed: they go in without a conflict check. On SQLite (the demo) the same merge is an
+On PostgreSQL most rows are new (a call's events mostly come in one batch), and new rows are
+COPYed (text format, the batch's rows joined as they are, times as UTC text) straight into
+their table: the fast way in, as fast as a raw COPY. Calls and queue stays often span batches
+(a call's first events in one, its end in the next), so one query first asks which of them the
+tables hold; those go through a temporary table of the same columns, and one ``INSERT ...
+SELECT ... ON CONFLICT DO UPDATE`` per table merges them (in one round trip; the temporary
+tables are made once per database session), so that a call written again changes nothing it
+should not: a "first" column keeps its first value, the others take the last non-null one.
+Legs (reported once, when they end), recordings (once, when they start) and agent states
+(named by their Stream entry, which the tenant's ingest cursor, moved in the same transaction,
+has never passed) are taken for new without asking. When one is not (two controllers reporting
+one leg, a batch written again) the table's unique index refuses the COPY: the transaction goes
+back to a savepoint taken before the COPYs and merges all the batch's rows instead, a
+recording that exists being left as it is. The ingest's lock and the cursor's compare-and-set
+make one writer per tenant; were another transaction to add a row meanwhile, the same unique
+index refuses it, and no row is ever doubled. On SQLite (the demo) the same merge is an
 executemany upsert.
 """
 
@@ -31,7 +39,7 @@ from callcenter.db.models import (
     QueueWait,
     Recording,
 )
-from callcenter.db.types import dialect_insert, is_time
+from callcenter.db.types import dialect_insert
 from workers.ingest.batch import (
     AGENT_STATE_COLUMNS,
     CALL_COLUMNS,
@@ -40,7 +48,7 @@ from workers.ingest.batch import (
     WAIT_COLUMNS,
     WAIT_FIRST,
     Batch,
-    Row,
+    pg_time,
     typed,
 )
 
@@ -49,7 +57,7 @@ __all__ = ["CursorMoved", "IngestCursorMove", "read_cursor", "write_batch"]
 
 class CursorMoved(Exception):
     """Another ingest of the tenant committed meanwhile (its lock had lapsed): this batch is
-    dropped, and its entries stay pending for the next run."""
+    dropped, and its entries are read again by the next run."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,11 @@ AGENT_STATES, RECORDINGS, CURSORS = (
 )
 RECORDING_COLUMNS = ("call_uuid", "tenant", "source_path", "status", "attempts", "created_at")
 
-# How a batch's rows are merged: update an existing row (last non-null value wins, except the
-# "first" columns), or leave it alone.
-_UPDATE, _KEEP, _NEW = "update", "keep", "new"
+# How a batch's rows that may exist go in: update an existing row (last non-null value wins,
+# except the "first" columns), or leave it alone.
+_UPDATE, _KEEP = "update", "keep"
+
+Rows = Sequence[Sequence[bytes]]
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,8 @@ class _Merge:
     table: Table
     columns: tuple[str, ...]
     stage: str
-    copy: str  # COPY into the staging table
+    copy: str  # COPY straight into the table
+    copy_stage: str  # COPY into the staging table
     insert: dict[str, str]  # how -> INSERT ... SELECT from the staging table
     stage_ddl: str  # the staging table, created once per database session
 
@@ -99,17 +110,11 @@ def _keys(table: Table) -> list[str]:
 
 def _merge_sql(table: Table, columns: tuple[str, ...], first: frozenset[str]) -> _Merge:
     assert set(columns) <= set(table.c.keys()), (table.name, columns)
-    stage = f"cc_stage_{table.name}"
-    # Times go through as epoch-ms bigints (PostgreSQL converts them), no constraints (a serial
-    # id stays NULL there); emptied at every commit.
-    stage_ddl = ", ".join(
-        f'"{c.name}" {"bigint" if is_time(table, c.name) else c.type.compile(_PG)}'
-        for c in table.columns
-    )
+    stage = f"cc_ingest_{table.name}"
+    # The table's columns without constraints (a serial id stays NULL there); emptied at every
+    # commit.
+    stage_ddl = ", ".join(f'"{c.name}" {c.type.compile(_PG)}' for c in table.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
-    values = ", ".join(
-        f'to_timestamp("{c}" / 1000.0)' if is_time(table, c) else f'"{c}"' for c in columns
-    )
     keys = _keys(table)
     sets = []
     for name in columns:
@@ -120,15 +125,15 @@ def _merge_sql(table: Table, columns: tuple[str, ...], first: frozenset[str]) ->
         else:
             sets.append(f'"{name}" = COALESCE(EXCLUDED."{name}", "{table.name}"."{name}")')
     conflict = ", ".join(f'"{k}"' for k in keys)
-    insert = f'INSERT INTO "{table.name}" ({quoted}) SELECT {values} FROM "{stage}"'
+    insert = f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{stage}"'
+    # Text format, an empty field is NULL (the batch's rows have b"" for no value).
     return _Merge(
         table=table,
         columns=columns,
         stage=stage,
-        # Text format, an empty field is NULL (the batch's rows have "" for no value).
-        copy=f"COPY \"{stage}\" ({quoted}) FROM STDIN WITH (NULL '')",
+        copy=f"COPY \"{table.name}\" ({quoted}) FROM STDIN WITH (NULL '')",
+        copy_stage=f"COPY \"{stage}\" ({quoted}) FROM STDIN WITH (NULL '')",
         insert={
-            _NEW: insert,
             _UPDATE: f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(sets)}",
             _KEEP: f"{insert} ON CONFLICT ({conflict}) DO NOTHING",
         },
@@ -143,7 +148,19 @@ _WAITS = _merge_sql(WAITS, WAIT_COLUMNS, WAIT_FIRST)
 _RECORDINGS = _merge_sql(RECORDINGS, RECORDING_COLUMNS, frozenset())
 _AGENT_STATES = _merge_sql(AGENT_STATES, AGENT_STATE_COLUMNS, frozenset())
 _ALL = (_CALLS, _LEGS, _WAITS, _RECORDINGS, _AGENT_STATES)
-_STAGED = "cc_ingest_staged"  # set in a DBAPI connection's info once its staging tables exist
+_STAGED = "cc_ingest_stage_tables"  # set in a DBAPI connection's info once its staging tables exist
+
+# Which of the batch's calls and queue stays the tables hold, the keys one a line; after a
+# savepoint, to go back to when a COPY meets a row that exists.
+_SAVEPOINT = "cc_ingest_direct"
+_SEP = b"\n"
+_EXISTING = """
+SELECT 0, call_uuid, '' FROM calls WHERE call_uuid = ANY(string_to_array(%(calls)s, E'\\n'))
+UNION ALL
+SELECT 1, call_uuid, queue FROM queue_waits
+WHERE call_uuid = ANY(string_to_array(%(calls)s, E'\\n'))
+"""
+_UNIQUE_VIOLATION = "23505"
 
 
 def read_cursor(engine: Engine, tenant: str) -> str | None:
@@ -167,37 +184,32 @@ def write_batch(
         with db.connect() as conn:
             write_batch(conn, batch, cursor=cursor, now=now)
         return
-    now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
-    tenant = batch.tenant
-    created = str(now_ms)
-    recordings: list[Row] = [
-        [call, tenant, path, "pending", "0", created] for call, path in batch.recordings.items()
-    ]
-    # Agent states are named by their Stream entry: behind a cursor move they are new.
-    states_how = _NEW if cursor is not None else _KEEP
-    parts: list[tuple[_Merge, Sequence[Sequence[str]], frozenset[str], str]] = [
-        (_CALLS, list(batch.call_rows.values()), CALL_FIRST, _UPDATE),
-        (_LEGS, list(batch.leg_rows.values()), frozenset(), _UPDATE),
-        (_WAITS, list(batch.wait_rows.values()), WAIT_FIRST, _UPDATE),
-        (_RECORDINGS, recordings, frozenset(), _KEEP),
-        (_AGENT_STATES, list(batch.agent_states.values()), frozenset(), states_how),
+    now = now or datetime.now(UTC)
+    tenant = batch.tenant.encode()
+    created = pg_time(now)
+    recordings = [
+        [call, tenant, path, b"pending", b"0", created]
+        for call, path in batch.recording_paths.items()
     ]
     conn = db
     with conn.begin():
         if cursor is not None:
-            _move_cursor(conn, cursor, now_ms)
+            _move_cursor(conn, cursor, now)
         if conn.dialect.name == "postgresql":
-            staged = _copy_merge(conn, [(m, rows, how) for m, rows, _, how in parts])
+            staged = _copy_merge(conn, batch, recordings, states_new=cursor is not None)
         else:
             staged = None
-            for merge, rows, first, how in parts:
-                _upsert(conn, merge.table, merge.columns, rows, first, how)
+            _upsert(conn, _CALLS, list(batch.call_rows.values()), CALL_FIRST, _UPDATE)
+            _upsert(conn, _LEGS, list(batch.leg_rows.values()), frozenset(), _UPDATE)
+            _upsert(conn, _WAITS, list(batch.wait_rows.values()), WAIT_FIRST, _UPDATE)
+            _upsert(conn, _RECORDINGS, recordings, frozenset(), _KEEP)
+            # Agent states are named by their Stream entry: one written is left as it is.
+            _upsert(conn, _AGENT_STATES, list(batch.agent_states.values()), frozenset(), _KEEP)
     if staged is not None:
         staged[_STAGED] = True  # committed: the staging tables stay for the session
 
 
-def _move_cursor(conn: Connection, move: IngestCursorMove, now_ms: int) -> None:
-    now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+def _move_cursor(conn: Connection, move: IngestCursorMove, now: datetime) -> None:
     if move.before is None:
         done = conn.execute(
             dialect_insert(conn.dialect, CURSORS)
@@ -214,22 +226,11 @@ def _move_cursor(conn: Connection, move: IngestCursorMove, now_ms: int) -> None:
         raise CursorMoved(move.tenant)
 
 
-def _upsert(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    first: frozenset[str],
-    how: str,
-) -> None:
+def _upsert(conn: Connection, merge: _Merge, rows: Rows, first: frozenset[str], how: str) -> None:
     if not rows:
         return
-    times = [name for name in columns if is_time(table, name)]
+    table, columns = merge.table, merge.columns
     full = [typed(columns, row) for row in rows]
-    for values in full:
-        for name in times:
-            if values[name] is not None:
-                values[name] = datetime.fromtimestamp(values[name] / 1000, tz=UTC)
     stmt = sqlite_insert(table)
     keys = _keys(table)
     sets: dict[str, Any] = {}
@@ -244,54 +245,137 @@ def _upsert(
     conn.execute(stmt, full)
 
 
-def _copy_text(rows: Sequence[Sequence[str]], width: int) -> str:
+def _copy_text(rows: Rows, width: int) -> bytes:
     """Rows as COPY text: a tab between values, a newline after each row. A value with a tab,
     newline, carriage return or backslash in it (which the checks on the whole text find, one
-    C loop each) needs escaping: only then is each value looked at."""
-    text = "\n".join(["\t".join(row) for row in rows]) + "\n"
+    C loop each) needs escaping: only then is each value looked at. Bytes that are not UTF-8
+    (the database's encoding) are replaced, as any decoding of them would."""
+    text = b"\n".join([b"\t".join(row) for row in rows]) + b"\n"
     if (
-        text.count("\t") == len(rows) * (width - 1)
-        and text.count("\n") == len(rows)
-        and "\\" not in text
-        and "\r" not in text
+        text.count(b"\t") != len(rows) * (width - 1)
+        or text.count(b"\n") != len(rows)
+        or b"\\" in text
+        or b"\r" in text
     ):
-        return text
-    return "".join(
-        "\t".join(
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            for value in row
+        text = b"".join(
+            b"\t".join(
+                value.replace(b"\\", b"\\\\")
+                .replace(b"\t", b"\\t")
+                .replace(b"\n", b"\\n")
+                .replace(b"\r", b"\\r")
+                for value in row
+            )
+            + b"\n"
+            for row in rows
         )
-        + "\n"
-        for row in rows
-    )
+    return text if text.isascii() else _utf8(text)
+
+
+def _utf8(text: bytes) -> bytes:
+    try:
+        text.decode()
+    except UnicodeDecodeError:
+        return text.decode(errors="replace").encode()
+    return text
+
+
+def _lines(keys: Sequence[bytes]) -> str | None:
+    """Keys one a line, as text for the query; None when a key has a newline in it, or is not
+    UTF-8 (the batch then merges all its rows: the database holds such a key changed)."""
+    text = _SEP.join(keys)
+    if text.count(_SEP) != max(len(keys) - 1, 0):
+        return None
+    try:
+        return text.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _copy_merge(
-    conn: Connection, parts: Sequence[tuple[_Merge, Sequence[Sequence[str]], str]]
+    conn: Connection, batch: Batch, recordings: Rows, *, states_new: bool
 ) -> dict[Any, Any] | None:
-    """COPY each table's rows into its staging table, then merge them all in one round trip.
-    Returns the connection's info, to mark once committed that its staging tables exist."""
-    parts = [part for part in parts if part[1]]
-    if not parts:
-        return None
-    info = conn.connection.info
+    """COPY the new rows into their tables, merge the others through the staging tables in one
+    round trip. Returns the connection's info, to mark once committed that its staging tables
+    exist (None when none were needed)."""
+    calls = list(batch.call_rows.values())
+    legs = list(batch.leg_rows.values())
+    waits = list(batch.wait_rows.values())
+    states = list(batch.agent_states.values())
     dbapi: Any = conn.connection.dbapi_connection
     cur = dbapi.cursor()
     try:
-        if not info.get(_STAGED):
-            cur.execute("; ".join(merge.stage_ddl for merge in _ALL))
-        for merge, rows, _ in parts:
-            text = _copy_text(rows, len(merge.columns))
-            # In one piece: after each chunk the writer thread would wait for the GIL again.
-            cur.copy_expert(merge.copy, io.StringIO(text), size=max(len(text), 8192))
-        cur.execute("; ".join(merge.insert[how] for merge, _, how in parts))
-    except Exception:
-        # Made again next time: a session that lost them would otherwise fail every batch.
-        info.pop(_STAGED, None)
-        raise
+        # Which calls and queue stays exist is asked; legs, recordings and agent states behind
+        # a cursor move are taken for new (see the module's doc).
+        direct: list[tuple[_Merge, Rows]] = [(_LEGS, legs), (_RECORDINGS, recordings)]
+        merged: list[tuple[_Merge, Rows, str]] = []
+        keys = _lines(list(dict.fromkeys([*batch.call_rows, *(c for c, _ in batch.wait_rows)])))
+        if not (calls or waits):
+            cur.execute(f"SAVEPOINT {_SAVEPOINT}")
+        elif keys is None:  # a key with a newline, or not UTF-8: these merge
+            cur.execute(f"SAVEPOINT {_SAVEPOINT}")
+            merged += [(_CALLS, calls, _UPDATE), (_WAITS, waits, _UPDATE)]
+        else:
+            cur.execute(f"SAVEPOINT {_SAVEPOINT}; {_EXISTING}", {"calls": keys})
+            found: tuple[set[Any], set[Any]] = (set(), set())
+            for kind, call, queue in cur.fetchall():
+                found[kind].add(call.encode() if kind == 0 else (call.encode(), queue.encode()))
+            new, old = _split(calls, found[0])
+            direct.append((_CALLS, new))
+            merged.append((_CALLS, old, _UPDATE))
+            new, old = _split(waits, found[1], pair=True)
+            direct.append((_WAITS, new))
+            merged.append((_WAITS, old, _UPDATE))
+        if states_new:
+            direct.append((_AGENT_STATES, states))
+        else:
+            merged.append((_AGENT_STATES, states, _KEEP))
+        try:
+            for merge, rows in direct:
+                if rows:
+                    _copy(cur, merge.copy, rows, len(merge.columns))
+        except Exception as exc:
+            if getattr(exc, "pgcode", None) != _UNIQUE_VIOLATION:
+                raise
+            cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            merged = [
+                (_CALLS, calls, _UPDATE),
+                (_LEGS, legs, _UPDATE),
+                (_WAITS, waits, _UPDATE),
+                (_RECORDINGS, recordings, _KEEP),
+                (_AGENT_STATES, states, _KEEP),
+            ]
+        merged = [part for part in merged if part[1]]
+        if not merged:
+            return None
+        info = conn.connection.info
+        try:
+            if not info.get(_STAGED):
+                cur.execute("; ".join(merge.stage_ddl for merge in _ALL))
+            for merge, rows, _ in merged:
+                _copy(cur, merge.copy_stage, rows, len(merge.columns))
+            cur.execute("; ".join(merge.insert[how] for merge, _, how in merged))
+        except Exception:
+            # Made again next time: a session that lost them would otherwise fail every batch.
+            info.pop(_STAGED, None)
+            raise
+        return info
     finally:
         cur.close()
-    return info
+
+
+def _split(rows: Rows, existing: set[Any], *, pair: bool = False) -> tuple[Rows, Rows]:
+    """The rows whose key the table does not hold yet, and the others."""
+    if not existing:
+        return rows, []
+    new: list[Sequence[bytes]] = []
+    old: list[Sequence[bytes]] = []
+    for row in rows:
+        key = (row[0], row[1]) if pair else row[0]
+        (old if key in existing else new).append(row)
+    return new, old
+
+
+def _copy(cur: Any, sql: str, rows: Rows, width: int) -> None:
+    text = _copy_text(rows, width)
+    # In one piece: after each chunk the writer thread would wait for the GIL again.
+    cur.copy_expert(sql, io.BytesIO(text), size=max(len(text), 8192))
