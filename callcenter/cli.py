@@ -6,7 +6,8 @@ or a live event feed), ``run`` (the controller), ``demo`` (everything with synth
 (render/diff/push the FreeSWITCH configuration generated from the center file), ``xmlcurl``
 (serve that configuration live to mod_xml_curl), ``worker`` (the Celery workers), ``db``
 (database migrations), ``calls`` (call records: show, worst scores, comment, disposition) and
-``user`` (users of the pages and the API, roles, API tokens).
+``user`` (users of the pages and the API, roles, API tokens) and ``report`` (reports as a table,
+CSV, XLSX, JSON or PDF).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfigError
 from callcenter.acd.errors import AcdError
+from callcenter.cli_reports import add_report_parser, run_report_command
 from callcenter.cli_users import add_user_parser, run_user_command
 from callcenter.esl.client import Backoff, InboundClient
 from callcenter.esl.errors import EslError
@@ -200,6 +202,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     add_user_parser(sub)
+    add_report_parser(sub)
 
     db = sub.add_parser("db", help="the database: upgrade (apply migrations), current")
     db.add_argument("db_command", choices=["upgrade", "current"])
@@ -257,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calls(args, settings)
         if args.command == "user":
             return run_user_command(args, settings)
+        if args.command == "report":
+            return run_report_command(args, settings)
     except (EslError, AcdError, AcdConfigError, ValueError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1

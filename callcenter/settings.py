@@ -19,6 +19,7 @@ __all__ = [
     "EslSettings",
     "HttpSettings",
     "LoggingSettings",
+    "MailSettings",
     "Settings",
     "SettingsError",
     "SimSettings",
@@ -131,6 +132,20 @@ class LoggingSettings(_Section):
     json_format: bool = False
 
 
+class MailSettings(_Section):
+    """The SMTP server the scheduled report e-mails go through (``[mail]``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    # Empty: send without signing in (a relay that trusts this host).
+    username: str = ""
+    password: str = ""
+    # Upgrade the connection with STARTTLS before signing in (port 587 servers want it).
+    starttls: bool = False
+    sender: str = "callcenter@localhost"
+    timeout: float = Field(30.0, gt=0)
+
+
 class Settings(_Section):
     esl: EslSettings = EslSettings()
     sim: SimSettings = SimSettings()
@@ -138,6 +153,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()
     logging: LoggingSettings = LoggingSettings()
     worker: WorkerSettings = WorkerSettings()
+    mail: MailSettings = MailSettings()
     redis_url: str = "redis://127.0.0.1:6379/0"
     database_url: str = "sqlite:///var/callcenter.db"
 

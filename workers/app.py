@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from celery.signals import celeryd_after_setup
 
 from callcenter.settings import Settings, load_settings
+from workers.reports_mail import beat_entries as reports_mail_entries
 
 __all__ = ["QUEUES", "TASK_MODULES", "app", "make_app"]
 
@@ -25,6 +26,8 @@ TASK_MODULES = [
     "workers.quality",
     "workers.retention",
     "workers.webhooks.tasks",
+    "workers.reports_mail",
+    "workers.reports_rollups",
 ]
 
 _WEBHOOK_TASKS = ("cc.webhooks_all", "cc.webhooks_tenant", "cc.webhook_deliver")
@@ -57,6 +60,8 @@ def make_app(settings: Settings) -> Celery:
             "webhook-events": {"task": "cc.webhooks_all", "schedule": cfg.ingest_interval},
             "recordings-retry": {"task": "cc.retry_recordings", "schedule": 300.0},
             "retention": {"task": "cc.purge_expired", "schedule": crontab(hour=3, minute=30)},
+            # Each tenant's report e-mails (those with a reports: section in the center file).
+            **reports_mail_entries(settings),
         },
     )
     return app

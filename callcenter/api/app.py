@@ -22,6 +22,7 @@ from callcenter.api.resources import (
     metrics,
     queues,
     recordings,
+    reports,
     session,
     stats,
     users,
@@ -46,6 +47,7 @@ ROUTE_TABLES: list[RouteTable] = [
     stats.routes,
     contacts.routes,
     live_calls.routes,
+    reports.routes,
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -20,6 +20,7 @@ from callcenter.center.model import (
     one_line,
     shaped,
 )
+from callcenter.center.reports_config import ReportsConfig
 from callcenter.center.schedule import TimeCondition
 from callcenter.center.trunks import Gateway, OutboundRoute
 from callcenter.crm.config import CrmConfig
@@ -114,6 +115,8 @@ class Tenant(StrictModel):
     tiers: list[TierEntry] = []
     retention: Retention = Retention()
     crm: CrmConfig | None = None
+    # Scheduled report e-mails (callcenter/reports/mail.py); none: no e-mail.
+    reports: ReportsConfig | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Tenant:

@@ -344,3 +344,7 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_audit_log_tenant_at", "tenant", "at"),)
+
+
+from callcenter.db import rollups_calls as _rollups_calls  # noqa: E402, F401
+from callcenter.db import rollups_lines as _rollups_lines  # noqa: E402, F401

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from callcenter.reports.errors import UnknownReportError
 from callcenter.reports.model import Report, ReportRequest
 
-__all__ = ["REPORTS", "ReportSpec", "get_report", "register", "run_report"]
+__all__ = ["REPORTS", "ReportSpec", "get_report", "load_reports", "register", "run_report"]
 
 ReportFunction = Callable[[Engine, ReportRequest], Report]
 
@@ -38,7 +38,7 @@ def register(spec: ReportSpec) -> ReportSpec:
 
 
 def get_report(name: str) -> ReportSpec:
-    _load_all()
+    load_reports()
     try:
         return REPORTS[name]
     except KeyError:
@@ -50,8 +50,9 @@ def run_report(engine: Engine, name: str, request: ReportRequest) -> Report:
     return get_report(name).run(engine, request)
 
 
-def _load_all() -> None:
-    """Import the modules that register reports (each one registers itself on import)."""
+def load_reports() -> None:
+    """Import the modules that register reports and their roll-ups (each one registers itself
+    on import)."""
     import importlib
 
     for module in _REPORT_MODULES:
@@ -59,4 +60,11 @@ def _load_all() -> None:
 
 
 # Each report module, by its import path; a module added here registers its reports.
-_REPORT_MODULES: list[str] = []
+_REPORT_MODULES: list[str] = [
+    "callcenter.reports.trunks",
+    "callcenter.reports.tariffs",
+    "callcenter.reports.profile",
+    "callcenter.reports.queues",
+    "callcenter.reports.agents",
+    "callcenter.reports.dids",
+]

@@ -74,7 +74,8 @@ class Page:
 AGENT = Page("agent", "Agent desktop", Role.AGENT)
 WALLBOARD = Page("wallboard", "Wallboard", Role.SUPERVISOR)
 ADMIN = Page("admin", "Admin", Role.ADMIN)
-PAGES = (AGENT, WALLBOARD, ADMIN)
+REPORTS = Page("reports", "Reports", Role.SUPERVISOR)
+PAGES = (AGENT, WALLBOARD, REPORTS, ADMIN)
 
 
 def render(template: str, status: int = 200, **values: object) -> web.Response:

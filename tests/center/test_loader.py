@@ -300,7 +300,7 @@ def test_a_name_twice_across_files_names_both(tmp_path: Path) -> None:
         # the place is the file's own: globex is that file's tenant 0
         f"{second}:4: tenants.0.colour: unknown field; expected one of: name, domain, users, "
         "voicemail_boxes, ivr_menus, time_conditions, dids, gateways, outbound_routes, queues, "
-        "agents, tiers, retention, crm",
+        "agents, tiers, retention, crm, reports",
         f"{second}:5: tenants.1.name: tenant 'acme' is already defined at {first}:2",
         f"{third}:2: x: unknown field; expected one of: tenants",
         f"{fourth}:1: x: also set in {third}:2: only lists are merged across files",

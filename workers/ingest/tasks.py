@@ -31,8 +31,12 @@ def tenants(ctx: WorkerContext) -> list[str]:
 
 
 def _follow_up(ctx: WorkerContext, batch: Batch) -> None:
-    """Recordings of the calls that ended go to post-processing; answered calls get scored
-    once the agent had time to set a disposition. Both tasks are idempotent."""
+    """The report roll-ups of the batch's calls are recomputed; recordings of the calls that
+    ended go to post-processing; answered calls get scored once the agent had time to set a
+    disposition. All three tasks are idempotent."""
+    touched = sorted(key.decode() for key in batch.call_rows)
+    if touched:
+        current_app.send_task("cc.refresh_rollups", args=[batch.tenant, touched])
     if not batch.ended_calls:
         return
     ended = sorted(batch.ended_calls)

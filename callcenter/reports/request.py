@@ -1,0 +1,108 @@
+"""A ``ReportRequest`` from what a person typed (the command line, the API's query string),
+with every mistake said so that it can be fixed: the period, the zone, the granularity, and
+names (queues, agents, DIDs, gateways) the tenant does not have."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from callcenter.reports.errors import InvalidPeriodError, UnknownNameError
+from callcenter.reports.model import Granularity, ReportRequest
+from callcenter.reports.periods import resolve, zone
+
+__all__ = ["KnownNames", "build_request", "check_names", "names_list", "today"]
+
+
+def today(tz_name: str) -> str:
+    return datetime.now(zone(tz_name)).date().isoformat()
+
+
+def names_list(values: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"sales,support"`` or ``["sales", "support,vip"]`` -> ``("sales", "support", "vip")``."""
+    if values is None:
+        return ()
+    items = [values] if isinstance(values, str) else list(values)
+    out: list[str] = []
+    for item in items:
+        out.extend(part.strip() for part in item.split(",") if part.strip())
+    return tuple(dict.fromkeys(out))
+
+
+def build_request(
+    tenant: str,
+    start: str | None,
+    end: str | None,
+    tz: str | None = None,
+    granularity: str | None = None,
+    *,
+    queues: Sequence[str] = (),
+    agents: Sequence[str] = (),
+    dids: Sequence[str] = (),
+    gateways: Sequence[str] = (),
+    options: dict[str, Any] | None = None,
+) -> ReportRequest:
+    """The request for ``start``..``end`` (dates or times in ``tz``; the end day included).
+    Without ``start`` and ``end``: today; with one only, that one day."""
+    tz_name = (tz or "UTC").strip() or "UTC"
+    zone(tz_name)
+    if not start and not end:
+        start = end = today(tz_name)
+    elif not start:
+        start = end
+    elif not end:
+        end = start
+    assert start is not None and end is not None
+    first, last = resolve(start, end, tz_name)
+    try:
+        cut = Granularity(granularity) if granularity else Granularity.TOTAL
+    except ValueError:
+        choices = ", ".join(g.value for g in Granularity)
+        raise InvalidPeriodError(
+            f"granularity {granularity!r} is not one of: {choices}", granularity=granularity
+        ) from None
+    return ReportRequest(
+        tenant=tenant,
+        start=first,
+        end=last,
+        tz=tz_name,
+        granularity=cut,
+        queues=tuple(queues),
+        agents=tuple(agents),
+        dids=tuple(dids),
+        gateways=tuple(gateways),
+        options=options or {},
+    )
+
+
+@dataclass
+class KnownNames:
+    """What a tenant has, for each filter; ``None``: not known here (not checked)."""
+
+    queues: set[str] | None = None
+    agents: set[str] | None = None
+    dids: set[str] | None = None
+    gateways: set[str] | None = None
+    extra: dict[str, set[str]] = field(default_factory=dict)
+
+
+def check_names(request: ReportRequest, known: KnownNames) -> None:
+    """Raise ``UnknownNameError`` for the first filter that names what the tenant lacks."""
+    for kind, singular, asked, have in (
+        ("queues", "queue", request.queues, known.queues),
+        ("agents", "agent", request.agents, known.agents),
+        ("dids", "DID", request.dids, known.dids),
+        ("gateways", "gateway", request.gateways, known.gateways),
+    ):
+        if have is None:
+            continue
+        missing = [name for name in asked if name not in have]
+        if missing:
+            listed = ", ".join(sorted(have)[:30]) or "none"
+            raise UnknownNameError(
+                f"tenant {request.tenant!r} has no {singular} {missing[0]!r} "
+                f"({kind} there: {listed})",
+                **{"tenant": request.tenant, "kind": singular, "name": missing[0]},
+            )

@@ -1,0 +1,65 @@
+"""The agents report on a hand-made day, field by field, from roll-ups and from raw rows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from callcenter.reports import agents
+from callcenter.reports.errors import UnknownNameError
+from callcenter.reports.rollup import rebuild
+from tests.reports.cdr_set import hand_made, request, z
+
+
+@pytest.fixture
+def day(db: Engine) -> Engine:
+    hand_made().write(db)
+    rebuild(db, z("2026-03-01T00:00:00"), z("2026-04-01T00:00:00"))
+    return db
+
+
+A1 = {
+    # legs: c1 (60 s, hold 5 s), c5 (120 s, across midnight), c6 (40 s before the transfer)
+    "agent": "a1", "rank": 1, "offered": 3, "answered": 3, "missed": 0, "rejected": 0,
+    "talk_s": 220.0, "hold_s": 5.0, "wrap_s": 30.0,
+    "aht_s": 85.0,  # (220 + 5 + 30) / 3
+    "ready_s": 28705.0,  # 08:30-09:00:10, 09:01:45-09:30, 10:00-17:00
+    "break_s": 3600.0, "break:login": 1800.0, "break:lunch": 1800.0,
+    "occupancy_pct": 0.33,  # (65 on call + 30 wrap-up) / (95 + 28705)
+    "qa_avg": 80.0, "dispositions": 1, "outbound": 1,
+}  # fmt: skip
+A2 = {
+    # legs: c1 rejected, c2 cancelled by the caller while ringing (no miss), c4 30 s, c6 50 s
+    "agent": "a2", "rank": 2, "offered": 4, "answered": 2, "missed": 0, "rejected": 1,
+    "talk_s": 80.0, "hold_s": 0.0, "wrap_s": 0.0, "aht_s": 40.0, "ready_s": 28800.0,
+    "break_s": 0.0, "break:login": 0.0, "break:lunch": 0.0, "occupancy_pct": 0.0,
+    "qa_avg": None, "dispositions": 1, "outbound": 0,
+}  # fmt: skip
+
+
+def test_agents_for_the_day_field_by_field_and_ranked(day: Engine) -> None:
+    for run in (agents.agents_report, agents.agents_raw):
+        report = run(day, request("2026-03-10"))
+        assert report.rows == [A1, A2]
+        assert report.totals is not None
+        assert (report.totals["offered"], report.totals["answered"]) == (7, 5)
+        assert report.totals["talk_s"] == 300.0
+
+
+def test_compare_agent_against_the_average(day: Engine) -> None:
+    report = agents.agents_report(day, request("2026-03-10", options={"compare_agent": "a2"}))
+    mine, average = report.rows
+    assert (mine["agent"], mine["answered"], mine["talk_s"]) == ("a2", 2, 80.0)
+    assert average["agent"] == "~average of 2 agents"
+    assert (average["answered"], average["talk_s"], average["offered"]) == (2.5, 150.0, 3.5)
+
+
+def test_unknown_agent_and_empty_period(day: Engine) -> None:
+    with pytest.raises(UnknownNameError):
+        agents.agents_report(day, request("2026-03-10", agents=("zz",)))
+    with pytest.raises(UnknownNameError):
+        agents.agents_report(day, request("2026-03-10", options={"compare_agent": "zz"}))
+    empty = agents.agents_report(day, request("2025-06-01"))
+    assert empty.rows == [] and empty.totals is None
+    only = agents.agents_report(day, request("2026-03-10", agents=("a2",)))
+    assert [r["agent"] for r in only.rows] == ["a2"]
