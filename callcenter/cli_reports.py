@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +48,12 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     report.add_argument("--agent", action="append", help="only this agent (repeat, or a,b)")
     report.add_argument("--did", action="append", help="only this DID (repeat, or a,b)")
     report.add_argument("--gateway", action="append", help="only this gateway (repeat, or a,b)")
+    report.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a report option, e.g. sl_seconds=30, conversion_codes='[\"sale\"]' (repeat)",
+    )
     report.add_argument("--format", choices=FORMATS, default="table")
     report.add_argument("--out", help="write to this file (xlsx and pdf need it on a terminal)")
     report.add_argument(
@@ -72,7 +78,12 @@ def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = make_engine(settings.database_url)
     try:
-        from callcenter.reports.request import build_request, check_names, names_list
+        from callcenter.reports.request import (
+            build_request,
+            check_names,
+            names_list,
+            parse_options,
+        )
 
         spec = get_report(args.name)
         _check_tenant(args, settings)
@@ -80,6 +91,7 @@ def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
             args.tenant, args.start, args.end, args.tz, args.granularity,
             queues=names_list(args.queue), agents=names_list(args.agent),
             dids=names_list(args.did), gateways=names_list(args.gateway),
+            options=_options(args, settings, parse_options(args.option)),
         )  # fmt: skip
         known = _known(args, settings)
         if known is not None:
@@ -107,6 +119,16 @@ def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.buffer.write(body)
     sys.stdout.buffer.flush()
     return 0
+
+
+def _options(
+    args: argparse.Namespace, settings: Settings, options: dict[str, Any]
+) -> dict[str, Any]:
+    """The options given, and the center file (channel limits, routes) for those that use it."""
+    path = _center_path(args, settings)
+    if path is not None:
+        options["center"] = str(path)
+    return options
 
 
 def _center_path(args: argparse.Namespace, settings: Settings) -> Path | None:

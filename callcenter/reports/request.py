@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from callcenter.reports.errors import InvalidPeriodError, UnknownNameError
+from callcenter.reports.errors import InvalidPeriodError, InvalidReportInputError, UnknownNameError
 from callcenter.reports.model import Granularity, ReportRequest
 from callcenter.reports.periods import resolve, zone
 
-__all__ = ["KnownNames", "build_request", "check_names", "names_list", "today"]
+__all__ = ["KnownNames", "build_request", "check_names", "names_list", "parse_options", "today"]
 
 
 def today(tz_name: str) -> str:
@@ -106,3 +106,45 @@ def check_names(request: ReportRequest, known: KnownNames) -> None:
                 f"({kind} there: {listed})",
                 **{"tenant": request.tenant, "kind": singular, "name": missing[0]},
             )
+
+
+# Options whose values may not come from a request (they name files on the server).
+_SERVER_ONLY_OPTIONS = frozenset({"center"})
+
+
+def parse_options(pairs: Sequence[str] | None = None, text: str | None = None) -> dict[str, Any]:
+    """Report options from ``key=value`` pairs (the command line; a value is read as JSON when
+    it is JSON — 30, true, ["sale","upsell"] — else as text) or from a JSON object (the API)."""
+    import json
+
+    options: dict[str, Any] = {}
+    if text:
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidReportInputError(
+                f'options: not a JSON object ({exc.msg}): e.g. {{"sl_seconds": 30}}',
+                options=text[:200],
+            ) from None
+        if not isinstance(parsed, dict):
+            raise InvalidReportInputError(
+                'options: a JSON object is expected, e.g. {"sl_seconds": 30}', options=text[:200]
+            )
+        options.update(parsed)
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidReportInputError(
+                f"option {pair!r}: write key=value (e.g. sl_seconds=30)", option=pair
+            )
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    refused = sorted(_SERVER_ONLY_OPTIONS & set(options))
+    if refused:
+        raise InvalidReportInputError(
+            f"option {refused[0]!r} cannot be given here (the server's configuration is used)",
+            option=refused[0],
+        )
+    return options

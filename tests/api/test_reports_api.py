@@ -121,3 +121,20 @@ async def test_an_unknown_report_is_404_naming_the_others(api: Api, client: Clie
     status, body = await client.request("GET", path(api, "/nosuch"))
     assert status == 404 and body["error_id"] == "unknown-report"
     assert NAME in body["message"]
+
+
+async def test_report_options_reach_the_report_and_bad_ones_say_why(
+    api: Api, client: Client
+) -> None:
+    from urllib.parse import quote
+
+    await client.sign_in("sue")
+    asked = quote('{"sl_seconds": 30, "conversion_codes": ["sale"]}')
+    status, body = await client.request("GET", path(api, f"/{NAME}?options={asked}"))
+    assert status == 200, body
+    assert body["request"]["options"] == {"sl_seconds": 30, "conversion_codes": ["sale"]}
+    for bad, words in (("{not json", "not a JSON object"), ("[1, 2]", "a JSON object is"),
+                       ('{"center": "/etc/passwd"}', "cannot be given")):  # fmt: skip
+        status, body = await client.request("GET", path(api, f"/{NAME}?options={quote(bad)}"))
+        assert (status, body["error_id"]) == (422, "invalid-report-input"), body
+        assert words in body["message"]

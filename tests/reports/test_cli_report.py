@@ -100,3 +100,10 @@ def test_an_unknown_report_names_those_there_are(capsys: pytest.CaptureFixture[s
     assert "no report 'nosuch' (reports: " in err
     # Every report there is, the test's own among them (others when their modules are loaded).
     assert NAME in err.split("(reports: ", 1)[1]
+
+
+def test_options_are_key_value_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(NAME, "--tenant", "acme", "--option", "sl_seconds", "--format", "json") == 1
+    assert "write key=value" in capsys.readouterr().err
+    assert run(NAME, "--tenant", "acme", "--option", "sl_seconds=30", "--format", "json") == 0
+    assert '"sl_seconds": 30' in capsys.readouterr().out

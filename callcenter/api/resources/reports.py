@@ -15,7 +15,13 @@ from callcenter.reports.errors import ReportError, UnknownNameError, UnknownRepo
 from callcenter.reports.export import export
 from callcenter.reports.model import Report
 from callcenter.reports.registry import REPORTS, get_report, load_reports
-from callcenter.reports.request import KnownNames, build_request, check_names, names_list
+from callcenter.reports.request import (
+    KnownNames,
+    build_request,
+    check_names,
+    names_list,
+    parse_options,
+)
 from callcenter.users.model import Role
 
 __all__ = ["ReportInfo", "ReportList", "ReportQuery", "report_error", "routes"]
@@ -48,6 +54,8 @@ class ReportQuery(BaseModel):
     did: str | None = Field(None, max_length=1000)
     gateway: str | None = Field(None, max_length=1000)
     format: str = Field("json", pattern="^(json|csv|xlsx|pdf)$")
+    # Report options as a JSON object, e.g. {"sl_seconds": 30, "conversion_codes": ["sale"]}.
+    options: str | None = Field(None, max_length=20_000)
 
 
 def report_error(exc: ReportError) -> ApiError:
@@ -103,6 +111,7 @@ async def get(call: ApiCall) -> Any:
             call.tenant, query.start, query.end, query.tz, query.granularity,
             queues=names_list(query.queue), agents=names_list(query.agent),
             dids=names_list(query.did), gateways=names_list(query.gateway),
+            options=parse_options(text=query.options),
         )  # fmt: skip
         check_names(request, await _known(call))
         report = await call.ctx.db(spec.run, call.ctx.engine, request)
