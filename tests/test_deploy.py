@@ -42,11 +42,13 @@ def test_the_beat_has_the_ingest_sweeps_retention_and_webhooks() -> None:
 
     app.loader.import_default_modules()  # what a worker does at start: every task module
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert tasks == {"cc.ingest_all", "cc.retry_recordings", "cc.purge_expired", "cc.webhooks_all"}
+    assert tasks == {"cc.ingest_all", "cc.retry_recordings", "cc.purge_expired", "cc.webhooks_all",
+                     "cc.refresh_rollups_all"}  # fmt: skip
     assert set(app.tasks) >= tasks | {
         "cc.ingest_tenant",
         "cc.process_recording",
         "cc.score_calls",
         "cc.webhooks_tenant",
         "cc.webhook_deliver",
+        "cc.refresh_rollups",
     }

@@ -58,6 +58,8 @@ def make_app(settings: Settings) -> Celery:
             "ingest-events": {"task": "cc.ingest_all", "schedule": cfg.ingest_interval},
             # The webhooks read the same Stream as often (their own consumer group).
             "webhook-events": {"task": "cc.webhooks_all", "schedule": cfg.ingest_interval},
+            # The report roll-ups of the calls ingested since (coalesced per tenant).
+            "report-rollups": {"task": "cc.refresh_rollups_all", "schedule": 5.0},
             "recordings-retry": {"task": "cc.retry_recordings", "schedule": 300.0},
             "retention": {"task": "cc.purge_expired", "schedule": crontab(hour=3, minute=30)},
             # Each tenant's report e-mails (those with a reports: section in the center file).

@@ -1,36 +1,92 @@
-"""Keeping the report roll-ups current: after each ingest batch, the 15-minute buckets its
-calls fall in are recomputed from the raw rows (``callcenter.reports.rollup``), off the ingest's
-own path. Idempotent: a batch read twice, or this task run twice, gives the same roll-ups."""
+"""Keeping the report roll-ups current, off the ingest's path.
+
+After each ingest batch the calls it touched are added to a per-tenant Redis set (``mark``);
+every few seconds ``cc.refresh_rollups_all`` has each tenant's set drained by one
+``cc.refresh_rollups``, which recomputes the 15-minute buckets those calls fall in from the raw
+rows (``callcenter.reports.rollup``). Coalesced so: ten batches of the same hour cost one
+refresh of its buckets, not ten, and the ingest never waits behind roll-up work. Idempotent: a
+call marked twice, or a refresh run twice, gives the same roll-ups. A refresh that fails leaves
+its calls in the set for the next one; one refresh per tenant runs at a time (a Redis lock).
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import shared_task
+from redis import Redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from callcenter.acd.keys import Keys
 from callcenter.reports.registry import load_reports
 from callcenter.reports.rollup import buckets_of_calls, refresh_buckets
 from workers.context import context
 
-__all__ = ["refresh_rollups"]
+__all__ = ["DRAIN", "mark", "refresh_rollups", "refresh_rollups_all"]
 
 log = logging.getLogger("callcenter.workers.reports")
 
+# Calls taken from the set per refresh (the rest wait for the next one).
+DRAIN = 50_000
+_LOCK_MS = 120_000
 
-@shared_task(
-    name="cc.refresh_rollups",
-    autoretry_for=(SQLAlchemyError,),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=10,
-)
-def refresh_rollups(tenant: str, call_uuids: list[str]) -> int:
-    """Recompute the roll-ups of the buckets these calls fall in; returns how many buckets."""
+
+def _dirty(tenant: str) -> str:
+    return f"{Keys(tenant).base}:rollups:dirty"
+
+
+def mark(redis: Redis, tenant: str, call_uuids: list[str]) -> None:
+    """Ask for the roll-ups of these calls' buckets to be redone."""
+    if call_uuids:
+        redis.sadd(_dirty(tenant), *call_uuids)
+
+
+def _refresh(tenant: str, call_uuids: list[str]) -> int:
     load_reports()  # each report module registers its roll-up
     engine = context().engine
     with engine.connect() as conn:
         starts = buckets_of_calls(conn, tenant, call_uuids)
     refresh_buckets(engine, tenant, starts)
-    log.debug("rollups_refreshed tenant=%s buckets=%d", tenant, len(starts))
     return len(starts)
+
+
+@shared_task(name="cc.refresh_rollups")
+def refresh_rollups(tenant: str, call_uuids: list[str] | None = None) -> int:
+    """Recompute the roll-ups of the buckets of ``call_uuids`` (or of the calls marked for the
+    tenant); returns how many buckets were redone."""
+    if call_uuids is not None:
+        return _refresh(tenant, call_uuids)
+    redis = context().redis
+    lock, token = f"{Keys(tenant).base}:rollups:lock", uuid.uuid4().hex
+    if not redis.set(lock, token, nx=True, px=_LOCK_MS):
+        return 0  # another refresh of the tenant runs; the next beat takes what is left
+    try:
+        raw = redis.srandmember(_dirty(tenant), DRAIN)
+        calls = sorted(member.decode() for member in raw or [])
+        if not calls:
+            return 0
+        try:
+            done = _refresh(tenant, calls)
+        except SQLAlchemyError as exc:
+            log.warning("rollups_refresh_failed tenant=%s calls=%d error=%s", tenant,
+                        len(calls), exc)  # fmt: skip
+            return 0
+        # Only now: a call marked again meanwhile by a later batch is simply redone next time.
+        redis.srem(_dirty(tenant), *calls)
+        log.debug("rollups_refreshed tenant=%s calls=%d buckets=%d", tenant, len(calls), done)
+        return done
+    finally:
+        if redis.get(lock) == token.encode():
+            redis.delete(lock)
+
+
+@shared_task(name="cc.refresh_rollups_all")
+def refresh_rollups_all() -> list[str]:
+    """One refresh per tenant with calls waiting for their roll-ups."""
+    from workers.ingest.tasks import tenants
+
+    names = [t for t in tenants(context()) if context().redis.scard(_dirty(t))]
+    for tenant in names:
+        refresh_rollups.delay(tenant)
+    return names

@@ -64,3 +64,27 @@ def test_every_real_report_exports_to_every_format(
         for fmt in ("json", "csv", "xlsx", "pdf"):
             exported = export(report, fmt)
             assert exported.body, (name, fmt)
+
+
+def test_marked_calls_are_refreshed_once_and_leave_the_set(
+    db: Engine, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    from workers.reports_rollups import mark
+
+    cdrs = random_set(seed=5, calls=120)
+    cdrs.write(db)
+    ctx = worker_context(database_url, redis_url, None, tmp_path)
+    uuids = [row["call_uuid"] for row in cdrs.calls]
+    # Two batches touching the same calls: one refresh redoes their buckets once.
+    mark(ctx.redis, TENANT, uuids[:80])
+    mark(ctx.redis, TENANT, uuids[40:])
+    assert refresh_rollups.run(TENANT) > 30
+    assert _reports_agree(db) == ["queues", "agents", "dids"]
+    assert refresh_rollups.run(TENANT) == 0  # nothing left to do
+    # Another refresh of the tenant running holds the lock: this one leaves the calls marked.
+    mark(ctx.redis, TENANT, uuids[:1])
+    lock = f"cc:{{{TENANT}}}:rollups:lock"
+    ctx.redis.set(lock, "someone", px=60_000)
+    assert refresh_rollups.run(TENANT) == 0
+    ctx.redis.delete(lock)
+    assert refresh_rollups.run(TENANT) >= 1

@@ -18,6 +18,7 @@ from workers.ingest.batch import Batch
 from workers.ingest.consumer import IngestResult, ingest
 from workers.ingest.costs import RatePricer
 from workers.ingest.writer import CursorMoved
+from workers.reports_rollups import mark
 
 __all__ = ["ingest_all", "ingest_tenant", "run_ingest", "tenants"]
 
@@ -31,12 +32,10 @@ def tenants(ctx: WorkerContext) -> list[str]:
 
 
 def _follow_up(ctx: WorkerContext, batch: Batch) -> None:
-    """The report roll-ups of the batch's calls are recomputed; recordings of the calls that
-    ended go to post-processing; answered calls get scored once the agent had time to set a
-    disposition. All three tasks are idempotent."""
-    touched = sorted(key.decode() for key in batch.call_rows)
-    if touched:
-        current_app.send_task("cc.refresh_rollups", args=[batch.tenant, touched])
+    """The batch's calls are marked for their report roll-ups to be redone; recordings of the
+    calls that ended go to post-processing; answered calls get scored once the agent had time to
+    set a disposition. All three are idempotent."""
+    mark(ctx.redis, batch.tenant, sorted(key.decode() for key in batch.call_rows))
     if not batch.ended_calls:
         return
     ended = sorted(batch.ended_calls)
