@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import io
+import logging
 import socket
 import uuid
 from collections.abc import Iterator
@@ -54,6 +55,9 @@ def _free_port() -> int:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, MailSettings]]:
+    # aiosmtpd's server thread logs a client's goodbye after pytest has closed its capture of
+    # the test's output ("I/O operation on closed file"): its chatter is not the test's.
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     inbox = Inbox()
     port = _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
