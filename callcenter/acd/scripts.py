@@ -270,6 +270,9 @@ queue = queue or ''
 local talk = 0
 if bridged then talk = math.max(0, now - tonumber(bridged)) end
 redis.call('HSET', c, 'state', 'ended', 'ended_ms', now)
+-- A finished call's hash stays a day (late events, the webhooks' caller numbers), then goes:
+-- Redis must not grow with every call the center ever took.
+redis.call('EXPIRE', c, 86400)
 redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
   'type', 'call', 'call', call, 'state', 'ended', 'queue', queue, 'agent', agent,
   'talk_ms', talk, 'ts', now)

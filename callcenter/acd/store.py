@@ -30,6 +30,9 @@ __all__ = ["STREAM_MAXLEN", "AcdStore"]
 # about 80 000 calls, the buffer the CDR workers have while they are away (minutes at the
 # busiest, hours at a usual rate) before unread entries would be trimmed.
 STREAM_MAXLEN = 1_000_000
+# How long a finished call's hash is kept (also in END_CALL's Lua): late events still find it,
+# and Redis does not grow with every call the center ever took.
+FINISHED_CALL_TTL_S = 86_400
 
 log = logging.getLogger("callcenter.acd")
 
@@ -548,6 +551,8 @@ class AcdStore:
         if not queue or not await self.redis.zrem(self.keys.queue_calls(queue), call_id):
             return False
         await self.redis.hset(self.keys.call(call_id), "state", state)
+        if state == "abandoned":
+            await self.redis.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
         await self._call_event(call_id, state, queue=queue, **fields)
         return True
 
@@ -620,6 +625,7 @@ class AcdStore:
                 self.keys.call(call_id),
                 mapping={"state": "callback_failed", "callback_attempts": attempts},
             )
+            await self.redis.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
             await self.redis.zrem(self.keys.callbacks(queue), call_id)
             await self._call_event(call_id, "callback_failed", queue=queue, attempts=attempts)
             return False
@@ -683,6 +689,7 @@ class AcdStore:
         queue = data[b"queue"].decode()
         await self.redis.zrem(self.keys.queue_calls(queue), call_id)
         await self.redis.hset(self.keys.call(call_id), "state", "abandoned")
+        await self.redis.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
         # Read the offered agents only now: an offer made while we were marking the call is
         # then seen too (its controller also checks the state after ringing).
         agents = (await self.redis.hget(self.keys.call(call_id), "agents") or b"").decode()

@@ -486,3 +486,24 @@ def test_the_lua_scripts_cap_the_stream_like_the_store() -> None:
         for cap in re.findall(r"'MAXLEN', '~', (\d+)", text)
     }
     assert caps == {STREAM_MAXLEN}
+
+
+async def test_a_finished_calls_hash_expires_and_a_live_one_does_not(store: AcdStore) -> None:
+    from callcenter.acd.store import FINISHED_CALL_TTL_S
+
+    await setup_queue(store, Strategy.LONGEST_IDLE, ["a"])
+    await store.login("a")
+    await store.ready("a")
+    await store.enqueue(WaitingCall("talked", "support"))
+    offer = await one(store)
+    assert offer.call_id == "talked"
+    await store.enqueue(WaitingCall("gave-up", "support"))
+    await store.enqueue(WaitingCall("waits", "support"))
+    await store.answered(offer)
+    await store.bridged(offer)
+    assert await store.redis.ttl(store.keys.call("talked")) == -1  # on the line: kept
+    assert await store.hung_up("talked", "a") is True
+    assert 0 < await store.redis.ttl(store.keys.call("talked")) <= FINISHED_CALL_TTL_S
+    await store.abandon("gave-up")
+    assert 0 < await store.redis.ttl(store.keys.call("gave-up")) <= FINISHED_CALL_TTL_S
+    assert await store.redis.ttl(store.keys.call("waits")) == -1
