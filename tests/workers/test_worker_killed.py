@@ -35,8 +35,12 @@ def _wait(what: str, predicate: object, timeout: float, worker: WorkerProcess) -
         if worker.proc is not None and worker.proc.poll() is not None:
             pytest.fail(f"{what}: the worker exited; its log:\n{worker.output()[-3000:]}")
         if time.monotonic() > deadline:
+            log = worker.output()
+            ingests = [line for line in log.splitlines() if "cc.ingest_tenant" in line]
             pytest.fail(
-                f"{what}: not reached in {timeout} s; worker log:\n{worker.output()[-3000:]}"
+                f"{what}: not reached in {timeout} s; last ingest lines:\n"
+                + "\n".join(ingests[-10:])
+                + f"\nworker log:\n{log[-3000:]}"
             )
         time.sleep(0.05)
 
@@ -71,7 +75,7 @@ def test_sigkill_in_the_middle_of_a_batch_loses_nothing(
         assert partial[0] < CALLS, "the worker finished before it could be killed"
         worker.start()
         _wait("every call", lambda: _counts(db)[0] == CALLS and _counts(db)[3] == 4 * CALLS,
-              90, worker)  # fmt: skip
+              180, worker)  # fmt: skip
     finally:
         worker.stop()
         sync_redis.srem(TENANTS_KEY, tenant)

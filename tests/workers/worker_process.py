@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from redis import Redis
+
 __all__ = ["WorkerProcess"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +35,13 @@ class WorkerProcess:
             }
         )
         self.env.update({f"CALLCENTER_WORKER__{k.upper()}": v for k, v in worker.items()})
+        # Tasks an earlier test's worker left queued (a countdown not yet due, a beat tick)
+        # are not this test's work: every test's worker starts on an empty broker.
+        redis = Redis.from_url(broker)
+        try:
+            redis.flushdb()
+        finally:
+            redis.close()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = folder / "worker.log"
         self.runs = 0
