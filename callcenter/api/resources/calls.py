@@ -69,6 +69,23 @@ def _ids(call: ApiCall) -> tuple[str, str]:
     return call.tenant, call.param("call")
 
 
+async def _accessible(call: ApiCall) -> tuple[str, str]:
+    """The tenant and call of the path, once the caller may see the call (an agent: a call they
+    handled)."""
+    tenant, call_uuid = _ids(call)
+    try:
+        await call.ctx.db(
+            history.check_access,
+            call.ctx.engine,
+            tenant=tenant,
+            call_uuid=call_uuid,
+            handled_by=handled_by(call),
+        )
+    except NotesError as exc:
+        raise notes_error(exc) from None
+    return tenant, call_uuid
+
+
 @routes.get(
     CALLS,
     summary="Search the tenant's calls (newest first, paged)",
@@ -110,16 +127,9 @@ async def detail(call: ApiCall) -> CallDetail:
     response=CommentList,
 )
 async def list_comments(call: ApiCall) -> CommentList:
-    tenant, call_uuid = _ids(call)
+    tenant, call_uuid = await _accessible(call)
     ctx = call.ctx
     try:
-        await ctx.db(
-            history.check_access,
-            ctx.engine,
-            tenant=tenant,
-            call_uuid=call_uuid,
-            handled_by=handled_by(call),
-        )
         found = await ctx.db(notes.comments, ctx.engine, tenant=tenant, call_uuid=call_uuid)
     except NotesError as exc:
         raise notes_error(exc) from None
@@ -135,17 +145,10 @@ async def list_comments(call: ApiCall) -> CommentList:
     status=201,
 )
 async def add_comment(call: ApiCall) -> CommentOut:
-    tenant, call_uuid = _ids(call)
-    ctx = call.ctx
     body = await call.payload(CommentIn)
+    tenant, call_uuid = await _accessible(call)
+    ctx = call.ctx
     try:
-        await ctx.db(
-            history.check_access,
-            ctx.engine,
-            tenant=tenant,
-            call_uuid=call_uuid,
-            handled_by=handled_by(call),
-        )
         view = await ctx.db(
             notes.add_comment,
             ctx.engine,
@@ -168,17 +171,10 @@ async def add_comment(call: ApiCall) -> CommentOut:
     response=DispositionOut,
 )
 async def set_disposition(call: ApiCall) -> DispositionOut:
-    tenant, call_uuid = _ids(call)
-    ctx = call.ctx
     body = await call.payload(DispositionIn)
+    tenant, call_uuid = await _accessible(call)
+    ctx = call.ctx
     try:
-        await ctx.db(
-            history.check_access,
-            ctx.engine,
-            tenant=tenant,
-            call_uuid=call_uuid,
-            handled_by=handled_by(call),
-        )
         view = await ctx.db(
             notes.set_disposition,
             ctx.engine,
