@@ -298,9 +298,14 @@ else
   redis.call('HSET', a, 'status', status, 'idle_since', now)
   join_idle(agent, now, rnd)
 end
-redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*',
-  'type', 'agent', 'agent', agent, 'status', status, 'previous', 'on_call',
-  'reason', redis.call('HGET', a, 'reason') or '', 'ts', now)
+local entry = {'type', 'agent', 'agent', agent, 'status', status, 'previous', 'on_call',
+  'reason', redis.call('HGET', a, 'reason') or '', 'ts', now}
+-- Wrap-up names the call it follows: the reports charge its time to the call's queue.
+if status == 'wrap_up' then
+  table.insert(entry, 'call')
+  table.insert(entry, call)
+end
+redis.call('XADD', base .. ':events', 'MAXLEN', '~', 1000000, '*', unpack(entry))
 return 1
 """
 )

@@ -58,6 +58,7 @@ __all__ = [
     "QueueRollup",
     "bucket15",
     "ms_between",
+    "runs",
     "table_of",
 ]
 
@@ -109,6 +110,8 @@ class QueueRollup(Base):
     callbacks_completed: Mapped[int] = _n()
     overflow_out: Mapped[int] = _n()
     overflow_in: Mapped[int] = _n()
+    # The agents' wrap-up after the queue's answered calls (wrap_up states naming the call).
+    wrap_ms: Mapped[int] = _n()
 
 
 class AgentRollup(Base):
@@ -271,6 +274,19 @@ def pieces(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime, int]]:
     return out
 
 
+def runs(starts: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
+    """15-minute bucket starts as ranges [lo, hi) of adjacent buckets."""
+    step = timedelta(minutes=15)
+    ordered = sorted(set(starts))
+    out: list[tuple[datetime, datetime]] = []
+    for start in ordered:
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], start + step)
+        else:
+            out.append((start, start + step))
+    return out
+
+
 def ms_between(
     dialect: Dialect, a: ColumnElement[Any], b: ColumnElement[Any]
 ) -> ColumnElement[Any]:
@@ -354,17 +370,8 @@ class Cube:
 
     def refresh(self, conn: Connection, tenant: str, starts: Sequence[datetime]) -> None:
         """Rewrite the given buckets (runs of adjacent buckets go as one range)."""
-        from datetime import timedelta
-
-        step = timedelta(minutes=15)
-        ordered = sorted(set(starts))
-        i = 0
-        while i < len(ordered):
-            j = i
-            while j + 1 < len(ordered) and ordered[j + 1] - ordered[j] == step:
-                j += 1
-            self.rebuild(conn, tenant, ordered[i], ordered[j] + step)
-            i = j + 1
+        for lo, hi in runs(starts):
+            self.rebuild(conn, tenant, lo, hi)
 
     def query(
         self,
@@ -507,3 +514,8 @@ def require_known(
 
 def ratio(part: int | float, whole: int | float, scale: float = 1.0) -> float | None:
     return None if not whole else round(part * scale / whole, 2)
+
+
+# The sets of callers per DID are a roll-up of their own, built on this module's helpers: its
+# tables join the metadata with these (imported last, when this module is complete).
+from callcenter.db import rollups_callers as _rollups_callers  # noqa: E402, F401

@@ -3,9 +3,11 @@
 - ``calls`` is the inbound calls to the DID (campaign '' when the DID has no label), in the
   bucket of their start; ``answered``/``abandoned`` by the call's outcome; ``avg_wait_s`` over
   the calls that waited in a queue.
-- ``unique_callers``: distinct caller numbers in the bucket. Not additive, so it is counted from
-  the raw calls, on the index (tenant, started_at, did, campaign, caller_number): an index-only
-  scan.
+- ``unique_callers``: distinct caller numbers in the bucket. Not additive: the roll-up keeps the
+  set of callers of each DID+campaign per 15 minutes, day and month
+  (``callcenter/db/rollups_callers.py``), and a bucket's figure is the size of the union of the
+  sets that cover it. The raw twin counts DISTINCT over the calls, on the index (tenant,
+  started_at, did, campaign, caller_number).
 - ``first_time_callers``: callers whose first call ever to this DID+campaign falls in the
   bucket. Not additive either; kept in ``did_first_callers`` (one row per DID, campaign and
   caller: the time of their first call), which the roll-up refresh keeps by an upsert of the
@@ -36,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from callcenter.db.models import Call, Disposition
+from callcenter.db.rollups_callers import rebuild_did_callers, refresh_did_callers, unique_callers
 from callcenter.db.rollups_calls import (
     Cube,
     DidCodeRollup,
@@ -158,6 +161,7 @@ def _first_refresh(conn: Connection, tenant: str, starts: Any) -> None:
 register_refresher(Refresher("did_first_callers", _first_refresh, refresh_first_callers))
 register_refresher(Refresher("dids", CALLS_CUBE.refresh, CALLS_CUBE.rebuild))
 register_refresher(Refresher("did_codes", CODES_CUBE.refresh, CODES_CUBE.rebuild))
+register_refresher(Refresher("did_callers", refresh_did_callers, rebuild_did_callers))
 
 
 def _spans_query(spans: list[tuple[datetime, datetime]]) -> FromClause:
@@ -177,11 +181,17 @@ def _callers(
     conn: Connection, tenant: str, spans: list[tuple[datetime, datetime]], dids: tuple[str, ...],
     raw: bool,
 ) -> dict[int, dict[tuple[str, ...], Figures]]:  # fmt: skip
-    """Unique callers (raw, on the index) and, with ``raw``, first-time callers by the minimum
-    over all of the calls (else they come from the roll-up)."""
+    """Unique callers and, with ``raw``, first-time callers by the minimum over all of the
+    calls (else they come from the roll-up). Unique callers: from the roll-up's sets of
+    callers, or (``raw``) count(DISTINCT) over the calls on the index."""
     out: dict[int, dict[tuple[str, ...], Figures]] = {}
     if not spans:
         return out
+    if not raw:
+        for idx, rows in unique_callers(conn, tenant, spans, dids).items():
+            for key, n in rows.items():
+                out.setdefault(idx, {})[key] = {"unique_callers": n}
+        return out  # first-time callers: in the roll-up too
     c = Call.__table__
     s = _spans_query(spans)
     lo, hi = spans[0][0], spans[-1][1]
@@ -201,8 +211,6 @@ def _callers(
         )
     for idx, did, camp, n in conn.execute(unique):
         out.setdefault(int(idx), {})[(did, camp)] = {"unique_callers": int(n)}
-    if not raw:
-        return out  # first-time callers: in the roll-up
     firsts = (
         select(c.c.did, campaign.label("campaign"), func.min(c.c.started_at).label("first_at"))
         .where(c.c.tenant == tenant, c.c.did.is_not(None), c.c.caller_number.is_not(None))
@@ -221,14 +229,26 @@ def _callers(
 
 
 def _figures(
-    conn: Connection, request: ReportRequest, spans: list[tuple[datetime, datetime]], raw: bool
+    conn: Connection,
+    request: ReportRequest,
+    spans: list[tuple[datetime, datetime]],
+    raw: bool,
+    *,
+    calls_only: bool = False,
 ) -> tuple[Fetched, list[str]]:
+    """The figures of each span; ``calls_only``: the calls alone (the period before, whose
+    only figure the report shows is its calls)."""
+
     def where(frm: FromClause) -> list[Any]:
         return in_or_all(frm.c.did, request.dids)
 
     calls = fetch(conn, CALLS_CUBE, request.tenant, spans, where, raw=raw)
-    codes = fetch(conn, CODES_CUBE, request.tenant, spans, where, raw=raw)
-    callers = _callers(conn, request.tenant, spans, request.dids, raw)
+    if calls_only:
+        codes: Fetched = {}
+        callers: dict[int, dict[tuple[str, ...], Figures]] = {}
+    else:
+        codes = fetch(conn, CODES_CUBE, request.tenant, spans, where, raw=raw)
+        callers = _callers(conn, request.tenant, spans, request.dids, raw)
     empty = {"calls": 0, "answered": 0, "abandoned": 0, "wait_ms": 0, "waited": 0}
     empty |= {"unique_callers": 0, "first_time_callers": 0}
     out: Fetched = {}
@@ -265,7 +285,8 @@ def _run(engine: Engine, request: ReportRequest, raw: bool) -> Report:
     with engine.connect() as conn:
         require_known(conn, table_of(Call), "did", request.tenant, request.dids, "DID")
         now, names = _figures(conn, request, pairs, raw)
-        before, _ = _figures(conn, request, [(a - length, b - length) for a, b in pairs], raw)
+        earlier = [(a - length, b - length) for a, b in pairs]
+        before, _ = _figures(conn, request, earlier, raw, calls_only=True)
     for idx, rows in now.items():
         for key, f in rows.items():
             f["calls_prev"] = before.get(idx, {}).get(key, {}).get("calls", 0)

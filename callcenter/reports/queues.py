@@ -8,9 +8,12 @@ bucket of its call's start (a call across midnight counts on the day it began).
   default 5): counted apart, and left out of the service level.
 - Service level (``sl_pct``): stays answered after waiting at most ``sl_seconds`` (option,
   default 20) over stays offered minus the short abandons, in percent.
-- ASA: the average wait of the answered stays. AHT: the average talk + hold of the answered
-  stays. Wrap-up is not in the queue AHT: the agent's wrap_up state carries no call id, so it
-  cannot be charged to a queue (the agents report has each agent's wrap-up time).
+- ASA: the average wait of the answered stays. AHT: the average talk + hold + wrap-up of the
+  answered stays. Wrap-up is the time of the agents' ``wrap_up`` states that name the call
+  (the controller writes the call on the wrap-up that follows it), until the agent's next
+  state, charged to the queue that answered the call, in the bucket of the call's start. A
+  wrap-up still under way (no next state yet) counts 0 until the next state arrives; one that
+  begins more than a day after its call started is not counted.
 - Callbacks: ``callbacks_requested`` is stays that ended in a callback request;
   ``callbacks_completed`` is answered calls of direction ``callback`` in the queue.
 
@@ -20,13 +23,24 @@ are answered from the raw rows (the report says so in its notes).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, FromClause, Select, and_, case, func, literal, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    FromClause,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Dialect
 
-from callcenter.db.models import Call, QueueWait
+from callcenter.db.models import AgentStateChange, Call, QueueWait
 from callcenter.db.rollups_calls import (
     ABANDON_SHORT_SECONDS,
     SL_SECONDS,
@@ -38,6 +52,7 @@ from callcenter.db.rollups_calls import (
     combine,
     fetch,
     in_or_all,
+    ms_between,
     ratio,
     require_known,
     table_of,
@@ -60,8 +75,10 @@ __all__ = ["CUBE", "queues_raw", "queues_report"]
 
 _BASE = (
     "offered", "answered", "abandoned", "answered_wait_ms", "talk_ms", "hold_ms",
-    "callbacks_requested", "callbacks_completed", "overflow_out", "overflow_in",
+    "callbacks_requested", "callbacks_completed", "overflow_out", "overflow_in", "wrap_ms",
 )  # fmt: skip
+# How long after its call's start a wrap-up is looked for.
+WRAP_HORIZON = timedelta(days=1)
 
 
 def _flag(cond: Any) -> Any:
@@ -102,13 +119,53 @@ def _source(sl: tuple[int, ...], short: tuple[int, ...], sl_name: str, short_nam
                 _flag(and_(answered, c.c.direction == "callback")).label("callbacks_completed"),
                 _flag(w.c.outcome == "overflowed").label("overflow_out"),
                 _flag(w.c.came_from.is_not(None) & (w.c.came_from != "")).label("overflow_in"),
+                literal(0).label("wrap_ms"),
             )
             .select_from(w.join(c, c.c.call_uuid == w.c.call_uuid))
             .where(c.c.started_at >= lo, c.c.started_at < hi)
         )
-        return stmt.where(c.c.tenant == tenant) if tenant is not None else stmt
+        if tenant is not None:
+            stmt = stmt.where(c.c.tenant == tenant)
+        names = [col.name for col in stmt.selected_columns]
+        union = union_all(stmt, _wrap_rows(dialect, tenant, lo, hi, names)).subquery("stays")
+        return select(*union.c)
 
     return source
+
+
+def _wrap_rows(
+    dialect: Dialect, tenant: str | None, lo: datetime, hi: datetime, names: list[str]
+) -> Select[Any]:
+    """One row per wrap-up after an answered call of [lo, hi): the queue that answered it,
+    ``wrap_ms`` until the agent's next state, every other figure 0 (``names``: the columns
+    of the stays' rows, in their order)."""
+    s, w, c = AgentStateChange.__table__, QueueWait.__table__, Call.__table__
+    until = func.lead(s.c.at).over(
+        partition_by=(s.c.tenant, s.c.agent), order_by=(s.c.at, s.c.stream_id)
+    )
+    states = select(s.c.tenant, s.c.status, s.c.call_uuid, s.c.at, until.label("until")).where(
+        s.c.at >= lo, s.c.at < hi + 2 * WRAP_HORIZON
+    )
+    if tenant is not None:
+        states = states.where(s.c.tenant == tenant)
+    st = states.subquery("next_states")
+    wrap = func.coalesce(ms_between(dialect, st.c.at, st.c.until), 0)
+    figures = {"tenant": c.c.tenant, "at": c.c.started_at, "queue": w.c.queue, "wrap_ms": wrap}
+    return (
+        select(*(figures.get(n, literal(0)).label(n) for n in names))
+        .select_from(
+            st.join(c, c.c.call_uuid == st.c.call_uuid).join(
+                w, and_(w.c.call_uuid == c.c.call_uuid, w.c.outcome == "answered")
+            )
+        )
+        .where(
+            st.c.status == "wrap_up",
+            ms_between(dialect, c.c.started_at, st.c.at)
+            < WRAP_HORIZON // timedelta(milliseconds=1),
+            c.c.started_at >= lo,
+            c.c.started_at < hi,
+        )
+    )
 
 
 def _measures(names: list[str]) -> tuple[Measure, ...]:
@@ -149,7 +206,7 @@ COLUMNS = [
     Column(key="abandoned_short", label="Short abandons", kind=ColumnKind.INT),
     Column(key="sl_pct", label="Service level", kind=ColumnKind.PERCENT),
     Column(key="asa_s", label="ASA", kind=ColumnKind.SECONDS),
-    Column(key="aht_s", label="AHT (talk + hold)", kind=ColumnKind.SECONDS),
+    Column(key="aht_s", label="AHT (talk + hold + wrap-up)", kind=ColumnKind.SECONDS),
     Column(key="longest_wait_s", label="Longest wait", kind=ColumnKind.SECONDS),
     Column(key="callbacks_requested", label="Callbacks requested", kind=ColumnKind.INT),
     Column(key="callbacks_completed", label="Callbacks completed", kind=ColumnKind.INT),
@@ -168,7 +225,7 @@ def _row(label: str, f: Figures) -> dict[str, Any]:
         "abandoned_short": f["aband_short"],
         "sl_pct": ratio(f["ans_in_sl"], f["offered"] - f["aband_short"], 100),
         "asa_s": ratio(f["answered_wait_ms"], answered, 0.001),
-        "aht_s": ratio(f["talk_ms"] + f["hold_ms"], answered, 0.001),
+        "aht_s": ratio(f["talk_ms"] + f["hold_ms"] + f["wrap_ms"], answered, 0.001),
         "longest_wait_s": round(f["max_wait_ms"] / 1000, 3),
         "callbacks_requested": f["callbacks_requested"],
         "callbacks_completed": f["callbacks_completed"],
@@ -260,7 +317,7 @@ def _run(engine: Engine, request: ReportRequest, raw: bool) -> Report:
     spans = buckets(request.start, request.end, request.tz, request.granularity)
     notes = [
         f"service level: answered within {sl} s over offered minus abandons under {short} s",
-        "AHT is talk + hold (wrap-up is per agent, in the agents report)",
+        "AHT is talk + hold + the agents' wrap-up after the queue's answered calls",
     ]
     use_raw = raw or sl not in SL_SECONDS or short not in ABANDON_SHORT_SECONDS
     if use_raw and not raw:

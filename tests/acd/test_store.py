@@ -241,6 +241,10 @@ async def test_wrap_up_then_available(store: AcdStore) -> None:
     assert agent["calls"] == "1"
     assert 12_500 <= int(agent["talk_ms"]) < 14_000
     assert (await store.redis.hget(store.keys.call("c1"), "state")) == b"ended"
+    # The wrap-up names the call it follows (the reports charge it to the call's queue).
+    entries = await store.redis.xrange(store.keys.events)
+    wrap = [f for _, f in entries if f[b"type"] == b"agent" and f[b"status"] == b"wrap_up"]
+    assert [(f[b"call"], f[b"previous"]) for f in wrap] == [(b"c1", b"on_call")]
     for _ in range(100):
         if await store.finish_wrap_ups():
             break

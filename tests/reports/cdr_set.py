@@ -64,12 +64,19 @@ class Cdrs:
         row.update(agent=agent, created_at=created, **kw)
         self.legs.append(row)
 
-    def state(self, agent: str, at: datetime, status: str, reason: str | None = None) -> None:
+    def state(
+        self,
+        agent: str,
+        at: datetime,
+        status: str,
+        reason: str | None = None,
+        call_uuid: str | None = None,
+    ) -> None:
         n = len(self.states)
         stream_id = f"{int(at.timestamp() * 1000)}-{n}"
         self.states.append(
             {"tenant": TENANT, "stream_id": stream_id, "agent": agent, "status": status,
-             "previous": None, "reason": reason, "call_uuid": None, "at": at}
+             "previous": None, "reason": reason, "call_uuid": call_uuid, "at": at}
         )  # fmt: skip
 
     def code(self, uuid: str, code: str, at: datetime) -> None:
@@ -201,6 +208,12 @@ def random_set(seed: int, calls: int = 400) -> Cdrs:
             s.code(uuid, rng.choice(["sale", "info", "spam"]), t)
         if talk and rng.random() < 0.5:
             s.score(uuid, rng.choice(agents), rng.randrange(101), t)
+        if talk and rng.random() < 0.6:
+            # The agent's wrap-up after the call, then ready again (or a break).
+            done = t + timedelta(milliseconds=wait + talk)
+            s.state(agent, done, "wrap_up", call_uuid=uuid)
+            s.state(agent, done + timedelta(seconds=rng.randrange(1, 120)),
+                    rng.choice(["available", "on_break"]))  # fmt: skip
     for agent in agents:
         t = base
         while t < base + timedelta(days=5):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine
 
@@ -92,3 +94,28 @@ def test_an_unknown_queue_is_an_error_and_an_empty_period_is_empty(day: Engine) 
         queues.queues_report(day, request("2026-03-10", queues=("nope",)))
     empty = queues.queues_report(day, request("2025-01-01"))
     assert empty.rows == [] and empty.totals is None
+
+
+def test_queue_aht_takes_the_wrap_up_after_the_queue_calls(db: Engine) -> None:
+    s = hand_made()
+    # a1 wraps up c1 (sales) for 25 s, a2 c4 (answered in support) for 14 s; a wrap-up naming
+    # the abandoned c2 counts nowhere (no answered stay), and one with no call neither.
+    end1 = z("2026-03-10T09:01:17")
+    s.state("a1", end1, "wrap_up", call_uuid="c1")
+    s.state("a1", end1 + timedelta(seconds=25), "available")
+    end4 = z("2026-03-10T10:01:20")
+    s.state("a2", end4, "wrap_up", call_uuid="c4")
+    s.state("a2", end4 + timedelta(seconds=14), "on_break", "lunch")
+    s.state("a2", z("2026-03-10T11:00:00"), "wrap_up", call_uuid="c2")
+    s.state("a2", z("2026-03-10T11:00:30"), "available")
+    s.state("a3", z("2026-03-10T11:00:00"), "wrap_up")
+    s.state("a3", z("2026-03-10T11:05:00"), "available")
+    s.write(db)
+    rebuild(db, z("2026-03-01T00:00:00"), z("2026-04-01T00:00:00"))
+    for run in (queues.queues_report, queues.queues_raw):
+        report = run(db, request("2026-03-10"))
+        assert report.rows == [
+            SALES | {"aht_s": 90.0},  # (60 + 5 + 25) + 90, over 2
+            SUPPORT | {"aht_s": 82.0},  # (30 + 14) + 120, over 2
+        ]
+        assert report.totals == TOTAL | {"aht_s": 86.0}  # (155 + 25 + 30 + 14 + 120) / 4

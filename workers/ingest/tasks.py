@@ -5,22 +5,24 @@ that ended (recording post-processing, the quality score) once their rows are co
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import current_app, shared_task
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from callcenter.controller.queue_flow import TENANTS_KEY
-from callcenter.db.models import Call, Recording
+from callcenter.db.models import AgentStateChange, Call, Recording
+from callcenter.reports.queues import WRAP_HORIZON
 from workers.context import WorkerContext, context
-from workers.ingest.batch import Batch
+from workers.ingest.batch import Batch, typed
 from workers.ingest.consumer import IngestResult, ingest
 from workers.ingest.costs import RatePricer
 from workers.ingest.writer import CursorMoved
 from workers.reports_rollups import mark
 
-__all__ = ["ingest_all", "ingest_tenant", "run_ingest", "tenants"]
+__all__ = ["ingest_all", "ingest_tenant", "run_ingest", "tenants", "wrapped_calls"]
 
 log = logging.getLogger("callcenter.workers.ingest")
 
@@ -31,11 +33,44 @@ def tenants(ctx: WorkerContext) -> list[str]:
     return sorted((announced if cfg.discover_tenants else set()) | set(cfg.tenants))
 
 
+def wrapped_calls(conn: Connection, batch: Batch) -> set[str]:
+    """The calls whose wrap-up ended in this batch (an agent state after ``wrap_up``): each
+    agent's last wrap-up before it names the call, whose queue's AHT has just grown. Its
+    roll-up bucket is the call's, which the batch may not otherwise touch."""
+    ends: dict[str, datetime] = {}
+    for row in batch.agent_states.values():
+        if row[4] == b"wrap_up":
+            agent, at = row[2].decode(), typed(("at",), (row[7],))["at"]
+            ends[agent] = max(at, ends.get(agent, at))
+    s = AgentStateChange.__table__
+    found: set[str] = set()
+    for agent, end in ends.items():
+        call = conn.execute(
+            select(s.c.call_uuid)
+            .where(
+                s.c.tenant == batch.tenant,
+                s.c.agent == agent,
+                s.c.at <= end,
+                s.c.at >= end - WRAP_HORIZON,
+                s.c.status == "wrap_up",
+            )
+            .order_by(s.c.at.desc(), s.c.stream_id.desc())
+            .limit(1)
+        ).scalar()
+        if call:
+            found.add(call)
+    return found
+
+
 def _follow_up(ctx: WorkerContext, batch: Batch) -> None:
     """The batch's calls are marked for their report roll-ups to be redone; recordings of the
     calls that ended go to post-processing; answered calls get scored once the agent had time to
     set a disposition. All three are idempotent."""
-    mark(ctx.redis, batch.tenant, sorted(key.decode() for key in batch.call_rows))
+    calls = {key.decode() for key in batch.call_rows}
+    if any(row[4] == b"wrap_up" for row in batch.agent_states.values()):
+        with ctx.engine.connect() as conn:
+            calls.update(wrapped_calls(conn, batch))
+    mark(ctx.redis, batch.tenant, sorted(calls))
     if not batch.ended_calls:
         return
     ended = sorted(batch.ended_calls)
