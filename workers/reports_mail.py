@@ -75,7 +75,7 @@ def mail_tenant(
             log.info("reports_mail_skipped tenant=%s kind=%s reason=already_sent", tenant, kind)
             continue
         try:
-            send_summary(ctx.engine, ctx.settings.mail, tenant, config, kind, now)
+            send_summary(ctx.engine, ctx.settings.mail, tenant, config, kind, now, center)
         except BaseException:
             ctx.redis.delete(key)
             raise

@@ -18,12 +18,13 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import Engine
 
 from callcenter.center.reports_config import ReportsConfig
+from callcenter.center.tenant import Center
 from callcenter.reports.errors import ReportError
 from callcenter.reports.export import filename, period_text, to_pdf, to_table
 from callcenter.reports.model import Granularity, Report
 from callcenter.reports.periods import zone
 from callcenter.reports.registry import REPORTS, get_report
-from callcenter.reports.request import build_request
+from callcenter.reports.request import build_request, without_server_options
 from callcenter.settings import MailSettings
 
 __all__ = [
@@ -73,10 +74,16 @@ def due(config: ReportsConfig, now: datetime) -> list[Summary]:
 
 
 def run_summary(
-    engine: Engine, tenant: str, config: ReportsConfig, kind: Summary, now: datetime
+    engine: Engine,
+    tenant: str,
+    config: ReportsConfig,
+    kind: Summary,
+    now: datetime,
+    center: Center | None = None,
 ) -> tuple[list[Report], list[str]]:
     """Run the summary's reports; a report that fails is named in the second list (the others
-    still go out)."""
+    still go out). ``center``: the gateways' channel limits, routes and rate tables the trunks
+    and tariffs reports use."""
     start, end = period_of(kind, now, config.tz)
     granularity = Granularity.DAY if kind == "weekly" else Granularity.HOUR
     names = config.reports or sorted(_all_names())
@@ -85,8 +92,11 @@ def run_summary(
     for name in names:
         try:
             spec = get_report(name)
-            request = build_request(tenant, start, end, config.tz, granularity.value)
-            reports.append(spec.run(engine, request))
+            options: dict[str, object] = {} if center is None else {"center": center}
+            request = build_request(
+                tenant, start, end, config.tz, granularity.value, options=options
+            )
+            reports.append(without_server_options(spec.run(engine, request)))
         except ReportError as exc:
             log.warning("report_mail_failed tenant=%s report=%s error=%s", tenant, name, exc)
             failed.append(f"{name}: {exc.message}")
@@ -167,9 +177,10 @@ def send_summary(
     config: ReportsConfig,
     kind: Summary,
     now: datetime,
+    center: Center | None = None,
 ) -> EmailMessage:
     """Make and send one summary; returns the message sent."""
-    reports, failed = run_summary(engine, tenant, config, kind, now)
+    reports, failed = run_summary(engine, tenant, config, kind, now, center)
     start, end = period_of(kind, now, config.tz)
     period = start if start == end else f"{start} to {end}"
     label = "Daily" if kind == "daily" else "Weekly"

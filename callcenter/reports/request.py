@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from callcenter.reports.errors import InvalidPeriodError, InvalidReportInputError, UnknownNameError
-from callcenter.reports.model import Granularity, ReportRequest
+from callcenter.reports.model import Granularity, Report, ReportRequest
 from callcenter.reports.periods import resolve, zone
 
 __all__ = ["KnownNames", "build_request", "check_names", "names_list", "parse_options", "today"]
@@ -112,9 +112,13 @@ def check_names(request: ReportRequest, known: KnownNames) -> None:
 _SERVER_ONLY_OPTIONS = frozenset({"center"})
 
 
-def parse_options(pairs: Sequence[str] | None = None, text: str | None = None) -> dict[str, Any]:
+def parse_options(
+    pairs: Sequence[str] | None = None, text: str | None = None, *, remote: bool = False
+) -> dict[str, Any]:
     """Report options from ``key=value`` pairs (the command line; a value is read as JSON when
-    it is JSON — 30, true, ["sale","upsell"] — else as text) or from a JSON object (the API)."""
+    it is JSON — 30, true, ["sale","upsell"] — else as text) or from a JSON object (the API).
+    ``remote``: the options came over the network, so a what-if rate table may be CSV text or
+    rows but not the path of a file on the server."""
     import json
 
     options: dict[str, Any] = {}
@@ -147,4 +151,27 @@ def parse_options(pairs: Sequence[str] | None = None, text: str | None = None) -
             f"option {refused[0]!r} cannot be given here (the server's configuration is used)",
             option=refused[0],
         )
+    rates = options.get("rates")
+    if remote and isinstance(rates, dict):
+        for gateway, table in rates.items():
+            # What the tariffs report would read as a file's path (no comma, no new line).
+            if isinstance(table, str) and "," not in table and "\n" not in table:
+                raise InvalidReportInputError(
+                    f"option rates: gateway {gateway}: give the table as CSV text or rows "
+                    '(e.g. [["7", 0.05]]); a file on the server is read only by the command line',
+                    option="rates",
+                    gateway=str(gateway),
+                )
     return options
+
+
+def without_server_options(report: Report) -> Report:
+    """The report as it may be shown to whoever asked: the options the server added (its
+    configuration) are not echoed back."""
+    options = report.request.options
+    if not _SERVER_ONLY_OPTIONS & set(options):
+        return report
+    kept = {k: v for k, v in options.items() if k not in _SERVER_ONLY_OPTIONS}
+    return report.model_copy(
+        update={"request": report.request.model_copy(update={"options": kept})}
+    )

@@ -134,7 +134,29 @@ async def test_report_options_reach_the_report_and_bad_ones_say_why(
     assert status == 200, body
     assert body["request"]["options"] == {"sl_seconds": 30, "conversion_codes": ["sale"]}
     for bad, words in (("{not json", "not a JSON object"), ("[1, 2]", "a JSON object is"),
-                       ('{"center": "/etc/passwd"}', "cannot be given")):  # fmt: skip
+                       ('{"center": "/etc/passwd"}', "cannot be given"),
+                       ('{"rates": {"gw1": "/etc/passwd"}}', "a file on the server")):  # fmt: skip
         status, body = await client.request("GET", path(api, f"/{NAME}?options={quote(bad)}"))
         assert (status, body["error_id"]) == (422, "invalid-report-input"), body
         assert words in body["message"]
+
+
+async def test_the_center_reaches_the_report_and_is_not_echoed(api: Api, client: Client) -> None:
+    """The trunks and tariffs reports need the gateways' limits and rate tables: the API hands
+    them its center, never a path from the request, and does not show it back."""
+    from callcenter.center.tenant import Center
+
+    await client.sign_in("sue")
+    status, body = await client.request("GET", path(api, f"/{NAME}"))
+    assert status == 200 and "center: given" not in body["notes"]  # the fixture has none
+    before = api.ctx.center
+    api.ctx.center = Center.model_validate(
+        {"tenants": [{"name": api.acme, "domain": "acme.example.com"}]}
+    )
+    try:
+        status, body = await client.request("GET", path(api, f"/{NAME}"))
+    finally:
+        api.ctx.center = before
+    assert status == 200, body
+    assert "center: given" in body["notes"]
+    assert "center" not in body["request"]["options"]

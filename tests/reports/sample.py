@@ -75,7 +75,11 @@ def sample_report(engine: Engine | None, request: ReportRequest) -> Report:
                 unit="calls",
             ),
         ],
-        notes=[f"times in {request.tz}"],
+        # What the server added (the API's center): shown, so that a test can see it arrive.
+        notes=[
+            f"times in {request.tz}",
+            *(["center: given"] if "center" in request.options else []),
+        ],
         source="raw",
     )
 

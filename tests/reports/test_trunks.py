@@ -226,3 +226,17 @@ def test_sqlite_is_refused_and_its_roll_up_left_alone(tmp_path: Path) -> None:
         REFRESHERS["lines"].refresh(conn, TENANT, [DAY[0]])
         REFRESHERS["lines"].rebuild(conn, TENANT, DAY[0], DAY[1])
     lite.dispose()
+
+
+def test_the_mailed_summary_knows_the_gateways_limits(db: Engine, tmp_path: Path) -> None:
+    from callcenter.center.reports_config import ReportsConfig
+    from callcenter.reports.mail import run_summary
+
+    seed_first(db)
+    rebuild(db)
+    config = ReportsConfig(recipients=["boss@example.com"], reports=["trunks"])
+    for given, channels in ((None, None), (center(tmp_path), 2)):
+        reports, failed = run_summary(db, TENANT, config, "daily", at(3, 7), given)
+        assert failed == [] and len(reports) == 1
+        assert rows_by(reports[0])[("gateway", "gw-a")]["channels"] == channels
+        assert "center" not in reports[0].request.options  # the server's, not shown

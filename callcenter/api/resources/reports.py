@@ -21,6 +21,7 @@ from callcenter.reports.request import (
     check_names,
     names_list,
     parse_options,
+    without_server_options,
 )
 from callcenter.users.model import Role
 
@@ -76,6 +77,15 @@ async def list_reports(call: ApiCall) -> ReportList:
     )
 
 
+def _options(call: ApiCall, text: str | None) -> dict[str, Any]:
+    """The request's options, and the center's configuration (the gateways' channel limits,
+    routes and rate tables the trunks and tariffs reports use) when the API has one."""
+    options = parse_options(text=text, remote=True)
+    if call.ctx.center is not None:
+        options["center"] = call.ctx.center
+    return options
+
+
 async def _known(call: ApiCall) -> KnownNames:
     """The tenant's queues and agents (the center file's, else the ACD's in Redis), DIDs and
     gateways (the center file's; unchecked without one)."""
@@ -111,10 +121,10 @@ async def get(call: ApiCall) -> Any:
             call.tenant, query.start, query.end, query.tz, query.granularity,
             queues=names_list(query.queue), agents=names_list(query.agent),
             dids=names_list(query.did), gateways=names_list(query.gateway),
-            options=parse_options(text=query.options),
+            options=_options(call, query.options),
         )  # fmt: skip
         check_names(request, await _known(call))
-        report = await call.ctx.db(spec.run, call.ctx.engine, request)
+        report = without_server_options(await call.ctx.db(spec.run, call.ctx.engine, request))
     except ReportError as exc:
         raise report_error(exc) from None
     if query.format == "json":
