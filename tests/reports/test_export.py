@@ -80,7 +80,8 @@ def test_pdf_holds_the_title_table_totals_and_charts() -> None:
     reader = PdfReader(io.BytesIO(body))
     text = "\n".join(page.extract_text() for page in reader.pages)
     for expected in (TITLE, "2026-03-01 to 2026-03-07 (Europe/Moscow)", "Filters: agents: 1001,",
-                     "Anna Ivanova", "1:02:05", "91.7%", "Total", "Calls per agent",
+                     "Anna Ivanova", "Борис Петров", "1:02:05", "91.7%", "Total",
+                     "Calls per agent",
                      "Calls per hour (calls)", "08:00", "times in Europe/Moscow"):  # fmt: skip
         assert expected in text, expected
     # The charts are the PDF's own drawing: filled rectangles (bars) in the page's content.
