@@ -7,7 +7,8 @@ Each round: a fresh tenant's Stream gets ``--calls`` answered queue calls (12 en
 the controller writes them: call states, agent states, two legs, the recording), then the clock
 runs while ``workers.ingest.consumer.ingest`` reads, folds, writes and commits them all (and
 marks them read on the consumer group).
-The rows it produced (calls, legs, queue waits, agent states) are then copied out, the tables
+The rows it produced (calls, legs, queue waits, agent states, recordings) are then copied out,
+the tables
 emptied, and the same rows COPYed back in from memory, one COPY per table in one transaction:
 the fastest way PostgreSQL takes rows, our ceiling. Best round of each. Last line:
 ``ingest_rows_per_s=<x> copy_rows_per_s=<y> ratio=<x/y>``.
@@ -37,7 +38,8 @@ from callcenter.db.migrate import upgrade  # noqa: E402
 from tests.workers.streams import many_calls  # noqa: E402
 from workers.ingest.consumer import ingest  # noqa: E402
 
-TABLES = ("calls", "call_legs", "queue_waits", "agent_states")
+# Every table the ingest writes (the recordings table gets a row per recording to process).
+TABLES = ("calls", "call_legs", "queue_waits", "agent_states", "recordings")
 
 
 def _fill(redis: Redis, tenant: str, calls: int) -> int:
@@ -55,7 +57,7 @@ def _fill(redis: Redis, tenant: str, calls: int) -> int:
 
 def _truncate(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)}, recordings CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
 
 
 def _copy_out(engine: Engine) -> dict[str, tuple[str, int]]:
