@@ -204,8 +204,17 @@ def _build_parser() -> argparse.ArgumentParser:
     add_user_parser(sub)
     add_report_parser(sub)
 
-    db = sub.add_parser("db", help="the database: upgrade (apply migrations), current")
-    db.add_argument("db_command", choices=["upgrade", "current"])
+    db = sub.add_parser(
+        "db",
+        help="the database: upgrade (apply migrations), current, rollups (rebuild the reports' "
+        "roll-ups from the CDRs, e.g. after an upgrade)",
+    )
+    db.add_argument("db_command", choices=["upgrade", "current", "rollups"])
+    db.add_argument(
+        "--from", dest="start", help="rollups: the first UTC day (default: the first CDR)"
+    )
+    db.add_argument("--to", dest="end", help="rollups: the last UTC day (default: the last CDR)")
+    db.add_argument("--tenant", help="rollups: one tenant (default: all)")
 
     xmlcurl = sub.add_parser(
         "xmlcurl",
@@ -305,6 +314,10 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         if args.db_command == "upgrade":
             upgrade(settings.database_url)
             print(f"database at the latest schema: {_safe_url(settings.database_url)}")
+        elif args.db_command == "rollups":
+            from callcenter.cli_rollups import rebuild_rollups
+
+            return rebuild_rollups(settings, args.start, args.end, args.tenant)
         else:
             current(settings.database_url)
     except SQLAlchemyError as exc:

@@ -19,7 +19,7 @@ the days and months it is part of from the sets below them; rewriting twice writ
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pyroaring import BitMap
@@ -51,6 +51,7 @@ from callcenter.db.rollups_calls import (
     floor_day,
     floor_month,
     in_or_all,
+    next_month,
     pieces,
     runs,
     table_of,
@@ -104,7 +105,7 @@ def _months(lo: datetime, hi: datetime) -> Iterator[tuple[datetime, datetime]]:
     """[lo, hi) cut at the UTC month starts: a year is rewritten a month at a time, so that
     the sets in memory stay those of one month."""
     while lo < hi:
-        edge = min(floor_month(floor_month(lo) + timedelta(days=32)), hi)
+        edge = min(next_month(lo), hi)
         yield lo, edge
         lo = edge
 

@@ -58,6 +58,7 @@ __all__ = [
     "QueueRollup",
     "bucket15",
     "ms_between",
+    "next_month",
     "runs",
     "table_of",
 ]
@@ -248,6 +249,11 @@ def ceil_day(at: datetime) -> datetime:
 
 def floor_month(at: datetime) -> datetime:
     return floor_day(at).replace(day=1)
+
+
+def next_month(at: datetime) -> datetime:
+    """The start of the UTC month after the one ``at`` is in."""
+    return floor_month(floor_month(at) + timedelta(days=32))
 
 
 def ceil_month(at: datetime) -> datetime:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
 
 from callcenter.db.models import Call
 from callcenter.reports.periods import BUCKET
@@ -75,11 +75,33 @@ def buckets_of_calls(conn: Connection, tenant: str, call_uuids: Iterable[str]) -
     return sorted(found)
 
 
+# PostgreSQL advisory lock keys (two 32-bit halves): one tenant's roll-ups, and all tenants'.
+_LOCKS_TENANT, _LOCKS_ALL = 0x6363_5201, 0x6363_5202
+
+
+def _one_writer(conn: Connection, tenant: str | None) -> None:
+    """One rewrite of a tenant's roll-ups at a time, whoever runs it (the workers' refreshes,
+    a rebuild from the command line): two at once would delete and insert the same buckets
+    (a unique violation, or a deadlock). Locks held to the end of the transaction; a rebuild of
+    every tenant takes them all. SQLite has one writer anyway."""
+    if conn.dialect.name != "postgresql":
+        return
+    if tenant is None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": _LOCKS_ALL})
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:ns, 0)"), {"ns": _LOCKS_ALL})
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, hashtext(:tenant))"),
+        {"ns": _LOCKS_TENANT, "tenant": tenant},
+    )
+
+
 def refresh_buckets(engine: Engine, tenant: str, starts: Sequence[datetime]) -> None:
     """Recompute every roll-up for these buckets of the tenant, in one transaction."""
     if not starts:
         return
     with engine.begin() as conn:
+        _one_writer(conn, tenant)
         for refresher in REFRESHERS.values():
             refresher.refresh(conn, tenant, starts)
 
@@ -91,5 +113,6 @@ def rebuild(engine: Engine, start: datetime, end: datetime, tenant: str | None =
     if hi < end:
         hi += BUCKET
     with engine.begin() as conn:
+        _one_writer(conn, tenant)
         for refresher in REFRESHERS.values():
             refresher.rebuild(conn, tenant, lo, hi)
