@@ -116,7 +116,8 @@ class QueueRollup(Base):
 
 
 class AgentRollup(Base):
-    """Offers (agent legs) and calls of an agent, by the bucket of the call's start."""
+    """Offers (agent legs) and calls of an agent, by the bucket of the call's start and the
+    queue of the call ('' for none), so that a report can keep to one queue's calls."""
 
     __tablename__ = "rollup_agent_15m"
 
@@ -124,6 +125,7 @@ class AgentRollup(Base):
     minutes: Mapped[int] = _level()
     bucket_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     agent: Mapped[str] = _key()
+    queue: Mapped[str] = _key()
     offered: Mapped[int] = _n()
     answered: Mapped[int] = _n()
     missed: Mapped[int] = _n()

@@ -13,9 +13,13 @@
   wrap-up. AHT: (talk + hold + wrap-up) / answered.
 - QA score: the average of the agent's ``quality_scores``; dispositions and outbound calls are
   the calls whose agent (``calls.agent``) is the agent.
-- ``compare_agent`` (option): that agent's row against the average per agent of the report.
-- Rows are ranked by answered offers, then talk time. The queue filter does not apply (the
-  agent figures are not kept per queue): the report says so.
+- The queue filter keeps the call figures (offers, talk, hold, QA, dispositions, outbound) to
+  the calls of those queues (a call belongs to the queue it ended in, ``calls.queue``; a QA
+  score to its own queue, else the call's), and the agents to those with such a call; state
+  time is an agent's whole time, in any queue (the report says so).
+- ``compare_agent`` (option): that agent's row against the average per agent of the report
+  (with a queue filter: of that queue's agents).
+- Rows are ranked by answered offers, then talk time.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from callcenter.db.rollups_calls import (
     Figures,
     Measure,
     ceil_day,
+    combine,
     fetch,
     floor_day,
     in_or_all,
@@ -86,11 +91,13 @@ def _calls_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: dateti
     answered = leg.c.answered_at.is_not(None)
     rejected = and_(~answered, func.coalesce(leg.c.hangup_cause, "").in_(_REJECTED))
     missed = and_(~answered, ~func.coalesce(leg.c.hangup_cause, "").in_(_REJECTED + _NOT_MISSED))
+    queue = func.coalesce(c.c.queue, "").label("queue")
     legs = (
         select(
             c.c.tenant,
             c.c.started_at.label("at"),
             leg.c.agent.label("agent"),
+            queue,
             *_zeros(
                 {
                     "offered": literal(1),
@@ -110,6 +117,7 @@ def _calls_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: dateti
             c.c.tenant,
             c.c.started_at.label("at"),
             q.c.agent.label("agent"),
+            func.coalesce(q.c.queue, c.c.queue, "").label("queue"),
             *_zeros({"qa_sum": q.c.score, "qa_count": literal(1)}),
         )
         .select_from(q.join(c, c.c.call_uuid == q.c.call_uuid))
@@ -120,6 +128,7 @@ def _calls_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: dateti
             c.c.tenant,
             c.c.started_at.label("at"),
             c.c.agent.label("agent"),
+            queue,
             *_zeros({"dispositions": literal(1)}),
         )
         .select_from(d.join(c, c.c.call_uuid == d.c.call_uuid))
@@ -129,6 +138,7 @@ def _calls_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: dateti
         c.c.tenant,
         c.c.started_at.label("at"),
         c.c.agent.label("agent"),
+        queue,
         *_zeros({"outbound": literal(1)}),
     ).where(c.c.direction == "outbound", c.c.agent.is_not(None), *in_range)
     union = union_all(legs, scores, codes, outbound).subquery("agent_rows")
@@ -158,7 +168,10 @@ def _states_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: datet
 
 
 CALLS_CUBE = Cube(
-    table_of(AgentRollup), ("agent",), tuple(Measure(n) for n in _CALL_MEASURES), _calls_source
+    table_of(AgentRollup),
+    ("agent", "queue"),
+    tuple(Measure(n) for n in _CALL_MEASURES),
+    _calls_source,
 )
 STATES_CUBE = Cube(
     table_of(AgentStateRollup),
@@ -267,12 +280,21 @@ def _run(engine: Engine, request: ReportRequest, raw: bool) -> Report:
     def where(frm: FromClause) -> list[Any]:
         return in_or_all(frm.c.agent, wanted) if wanted and not compare else []
 
+    def where_calls(frm: FromClause) -> list[Any]:
+        return [*where(frm), *in_or_all(frm.c.queue, request.queues)]
+
     with engine.connect() as conn:
         names = [*wanted, *([str(compare)] if compare else [])]
         require_known(conn, table_of(AgentStateChange), "agent", request.tenant, names, "agent")
         pairs = [(b.start, b.end) for b in spans]
-        calls = fetch(conn, CALLS_CUBE, request.tenant, pairs, where, raw=raw)
+        calls = _per_agent(fetch(conn, CALLS_CUBE, request.tenant, pairs, where_calls, raw=raw))
         states = fetch(conn, STATES_CUBE, request.tenant, pairs, where, raw=raw)
+    if request.queues:
+        # The queues' agents: those with a call of them in the bucket.
+        states = {
+            idx: {key: f for key, f in rows.items() if (key[0],) in calls.get(idx, {})}
+            for idx, rows in states.items()
+        }
     merged, reasons = _merge(calls, states)
     measures = {name for rows in merged.values() for f in rows.values() for name in f}
     cube = Cube(
@@ -280,7 +302,10 @@ def _run(engine: Engine, request: ReportRequest, raw: bool) -> Report:
     )
     notes = ["state time counts in the bucket the state began in"]
     if request.queues:
-        notes.append("the queue filter does not apply to agent figures")
+        notes.append(
+            "queue filter: the calls of those queues, their agents; state time is the agents' "
+            "whole time"
+        )
     if compare:
         merged = _compare(merged, str(compare), cube)
     report = build(
@@ -302,10 +327,19 @@ def _run(engine: Engine, request: ReportRequest, raw: bool) -> Report:
     return report
 
 
+def _per_agent(calls: Fetched) -> Fetched:
+    """The call figures per (agent, queue) summed per agent."""
+    out: Fetched = {}
+    for idx, rows in calls.items():
+        parts: dict[tuple[str, ...], list[Figures]] = {}
+        for (agent, _queue), figures in rows.items():
+            parts.setdefault((agent,), []).append(figures)
+        out[idx] = {key: combine(CALLS_CUBE, found) for key, found in parts.items()}
+    return out
+
+
 def _compare(merged: Fetched, agent: str, cube: Cube) -> Fetched:
     """Per span: the agent, and the average per agent of every agent of the span."""
-    from callcenter.db.rollups_calls import combine
-
     out: Fetched = {}
     for idx, rows in merged.items():
         total = combine(cube, list(rows.values()))

@@ -63,3 +63,41 @@ def test_unknown_agent_and_empty_period(day: Engine) -> None:
     assert empty.rows == [] and empty.totals is None
     only = agents.agents_report(day, request("2026-03-10", agents=("a2",)))
     assert [r["agent"] for r in only.rows] == ["a2"]
+
+
+SUPPORT_FIELDS = ("agent", "offered", "answered", "talk_s", "qa_avg", "dispositions", "outbound")
+
+
+def test_a_queue_keeps_to_its_calls_and_its_agents(day: Engine) -> None:
+    for run in (agents.agents_report, agents.agents_raw):
+        support = run(day, request("2026-03-10", queues=("support",)))
+        # c5 (a1, 120 s) and c4 (a2, overflowed from sales, answered in support, 30 s).
+        assert [tuple(r[k] for k in SUPPORT_FIELDS) for r in support.rows] == [
+            ("a1", 1, 1, 120.0, None, 0, 0),
+            ("a2", 1, 1, 30.0, None, 0, 0),
+        ]
+        assert support.rows[0]["ready_s"] == A1["ready_s"]  # state time is the agent's whole
+        assert any("queue filter" in note for note in support.notes)
+        sales = run(day, request("2026-03-10", queues=("sales",)))
+        # a1: c1 (60 s, hold 5, QA 80, a sale), c6 (40 s); a2: c1 rejected, c2 cancelled, c6.
+        assert [tuple(r[k] for k in SUPPORT_FIELDS) for r in sales.rows] == [
+            ("a1", 2, 2, 100.0, 80.0, 1, 0),
+            ("a2", 3, 1, 50.0, None, 1, 0),
+        ]
+        # Every offer here is of a call in sales or support: the two queues add up to the
+        # whole day (the outbound c8 is no offer: no agent leg).
+        whole = run(day, request("2026-03-10"))
+        for row in whole.rows:
+            parts = [r for rep in (support, sales) for r in rep.rows if r["agent"] == row["agent"]]
+            assert sum(r["offered"] for r in parts) == row["offered"]
+            assert sum(r["talk_s"] for r in parts) == row["talk_s"]
+
+
+def test_compare_against_the_queue_average(day: Engine) -> None:
+    report = agents.agents_report(
+        day, request("2026-03-10", queues=("sales",), options={"compare_agent": "a1"})
+    )
+    mine, average = report.rows
+    assert (mine["agent"], mine["answered"], mine["talk_s"]) == ("a1", 2, 100.0)
+    assert average["agent"] == "~average of 2 agents"
+    assert (average["answered"], average["talk_s"], average["offered"]) == (1.5, 75.0, 2.5)
