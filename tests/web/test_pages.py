@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Dialog, expect
 from redis import Redis as SyncRedis
@@ -15,6 +16,8 @@ from sqlalchemy import Engine, select
 from callcenter.acd.model import AgentStatus
 from callcenter.calls import notes
 from callcenter.db.models import Call
+from callcenter.reports.registry import load_reports
+from callcenter.reports.rollup import buckets_of_calls, refresh_buckets
 from tests.web.conftest import (
     CALLER_CARD,
     CALLER_NUMBER,
@@ -30,8 +33,7 @@ LIVE = T + "/live"
 SCREEN_POP = T + "/screen-pop"
 CALL = T + "/calls/{call}"
 MONITOR = T + "/live-calls/{call}/monitor"
-HOURLY = T + "/stats/hourly"
-AGENT_STATS = T + "/stats/agents"
+REPORT = T + "/reports/{name}"
 
 
 async def status_is(center: WebCenter, agent: str, status: AgentStatus) -> None:
@@ -51,6 +53,11 @@ async def call_recorded(center: WebCenter, db: Engine, call_id: str) -> None:
             ingest(client, db, center.tenant)
         finally:
             client.close()
+        # And its report roll-ups, as the workers' refresh does after each ingest batch.
+        load_reports()
+        with db.connect() as conn:
+            starts = buckets_of_calls(conn, center.tenant, [call_id])
+        refresh_buckets(db, center.tenant, starts)
         with db.connect() as conn:
             ended = conn.execute(select(Call.ended_at).where(Call.call_uuid == call_id)).first()
         return ended is not None and ended[0] is not None
@@ -184,10 +191,14 @@ async def test_an_agent_takes_a_call_while_the_supervisor_watches(
     # Today's charts: the call in its hour, the agent's figures, the queue's service level.
     await board.reload()
     await expect(board.locator("#chart-sl rect.bar")).to_have_count(1)
-    if waiting.step("calls per hour", ("GET", HOURLY)):
-        hour = board.locator(f'#chart-hourly rect.bar[data-label="{datetime.now(UTC).hour}"]')
+    if waiting.step("calls per hour", ("GET", REPORT)):
+        # Today's hours in the browser's zone, from the queues report.
+        zone = await board.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+        await expect(board.locator("#hourly-zone")).to_have_text(zone)
+        now = datetime.now(ZoneInfo(zone))
+        hour = board.locator(f'#chart-hourly rect.bar[data-label="{now.hour}"]')
         await expect(hour).to_have_attribute("data-value", "1")
-    if waiting.step("agents' figures", ("GET", AGENT_STATS)):
+    if waiting.step("agents' figures", ("GET", REPORT)):
         await expect(board.locator('#chart-agents rect.bar[data-label="1001"]')).to_have_count(2)
     await supervisor.shot("charts")
 

@@ -242,31 +242,47 @@ function tick() {
 }
 
 // -- today's charts ----------------------------------------------------------------------
+// From the reports (the roll-ups the workers keep), for today in this browser's time zone:
+// the day the people in the room live in, not the UTC one.
+
+function today() {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(new Date());
+  const part = (type) => parts.find((p) => p.type === type).value;
+  const day = `${part('year')}-${part('month')}-${part('day')}`;
+  return { tz, query: `from=${day}&to=${day}&tz=${encodeURIComponent(tz)}` };
+}
 
 async function charts() {
-  const day = new Date().toISOString().slice(0, 10);
+  const { tz, query } = today();
+  $('hourly-zone').textContent = tz;
   try {
-    const data = await api('GET', tenantPath(`/stats/hourly?date=${day}`));
-    const hours = new Map(listOf(data, 'hours', 'items').map((h) => [h.hour, h]));
+    const report = await api('GET', tenantPath(`/reports/queues?${query}&granularity=hour`));
+    // A row per hour and queue; the period reads "YYYY-MM-DD HH:00+hhmm".
+    const perHour = new Map();
+    for (const row of report.rows || []) {
+      const hour = Number(String(row.period).slice(11, 13));
+      perHour.set(hour, (perHour.get(hour) || 0) + (row.offered || 0));
+    }
     const groups = [];
     for (let hour = 0; hour < 24; hour += 1) {
-      const figures = hours.get(hour) || {};
-      groups.push({ label: String(hour), bars: [{ value: figures.calls || 0 }] });
+      groups.push({ label: String(hour), bars: [{ value: perHour.get(hour) || 0 }] });
     }
     barChart($('chart-hourly'), groups, { slot: 14, labelEvery: 3 });
   } catch (error) {
     chartMessage($('chart-hourly'), error.message);
   }
   try {
-    const data = await api('GET', tenantPath('/stats/agents'));
-    const list = listOf(data, 'agents', 'items');
+    const report = await api('GET', tenantPath(`/reports/agents?${query}`));
+    const list = (report.rows || []).filter((row) => row.answered > 0);
     if (!list.length) chartMessage($('chart-agents'), 'No calls handled today yet.');
     else {
-      barChart($('chart-agents'), list.map((figures) => ({
-        label: figures.agent,
+      barChart($('chart-agents'), list.map((row) => ({
+        label: row.agent,
         bars: [
-          { value: figures.answered ?? figures.calls ?? 0 },
-          { value: (figures.talk_seconds || 0) / 60, text: `${Math.round((figures.talk_seconds || 0) / 60)}m`, cls: 'second' },
+          { value: row.answered },
+          { value: (row.talk_s || 0) / 60, text: `${Math.round((row.talk_s || 0) / 60)}m`, cls: 'second' },
         ],
       })), { legend: ['handled (calls)', 'talk (minutes)'] });
     }
