@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from datetime import date
 
 from celery import shared_task
 from redis import Redis
@@ -20,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callcenter.acd.keys import Keys
 from callcenter.reports.registry import load_reports
-from callcenter.reports.rollup import buckets_of_calls, refresh_buckets
+from callcenter.reports.rollup import buckets_of_calls, refresh_buckets, refresh_state_days
 from workers.context import context
 
 __all__ = ["DRAIN", "mark", "refresh_rollups", "refresh_rollups_all"]
@@ -36,10 +38,17 @@ def _dirty(tenant: str) -> str:
     return f"{Keys(tenant).base}:rollups:dirty"
 
 
-def mark(redis: Redis, tenant: str, call_uuids: list[str]) -> None:
-    """Ask for the roll-ups of these calls' buckets to be redone."""
+def _dirty_days(tenant: str) -> str:
+    return f"{Keys(tenant).base}:rollups:state_days"
+
+
+def mark(redis: Redis, tenant: str, call_uuids: list[str], days: Sequence[date] = ()) -> None:
+    """Ask for the roll-ups of these calls' buckets to be redone, and for the state figures
+    of these UTC days."""
     if call_uuids:
         redis.sadd(_dirty(tenant), *call_uuids)
+    if days:
+        redis.sadd(_dirty_days(tenant), *(day.isoformat() for day in days))
 
 
 def _refresh(tenant: str, call_uuids: list[str]) -> int:
@@ -53,8 +62,8 @@ def _refresh(tenant: str, call_uuids: list[str]) -> int:
 
 @shared_task(name="cc.refresh_rollups")
 def refresh_rollups(tenant: str, call_uuids: list[str] | None = None) -> int:
-    """Recompute the roll-ups of the buckets of ``call_uuids`` (or of the calls marked for the
-    tenant); returns how many buckets were redone."""
+    """Recompute the roll-ups of the buckets of ``call_uuids`` (or of the calls and state
+    days marked for the tenant); returns how many buckets were redone (a day counts 96)."""
     if call_uuids is not None:
         return _refresh(tenant, call_uuids)
     redis = context().redis
@@ -64,16 +73,24 @@ def refresh_rollups(tenant: str, call_uuids: list[str] | None = None) -> int:
     try:
         raw = redis.srandmember(_dirty(tenant), DRAIN)
         calls = sorted(member.decode() for member in raw or [])
-        if not calls:
+        marked_days = sorted(member.decode() for member in redis.smembers(_dirty_days(tenant)))
+        if not calls and not marked_days:
             return 0
         try:
-            done = _refresh(tenant, calls)
+            done = _refresh(tenant, calls) if calls else 0
+            if marked_days:
+                days = [date.fromisoformat(day) for day in marked_days]
+                refresh_state_days(context().engine, tenant, days)
+                done += len(days) * 96
         except SQLAlchemyError as exc:
-            log.warning("rollups_refresh_failed tenant=%s calls=%d error=%s", tenant,
-                        len(calls), exc)  # fmt: skip
+            log.warning("rollups_refresh_failed tenant=%s calls=%d days=%d error=%s", tenant,
+                        len(calls), len(marked_days), exc)  # fmt: skip
             return 0
         # Only now: a call marked again meanwhile by a later batch is simply redone next time.
-        redis.srem(_dirty(tenant), *calls)
+        if calls:
+            redis.srem(_dirty(tenant), *calls)
+        if marked_days:
+            redis.srem(_dirty_days(tenant), *marked_days)
         log.debug("rollups_refreshed tenant=%s calls=%d buckets=%d", tenant, len(calls), done)
         return done
     finally:
@@ -86,7 +103,8 @@ def refresh_rollups_all() -> list[str]:
     """One refresh per tenant with calls waiting for their roll-ups."""
     from workers.ingest.tasks import tenants
 
-    names = [t for t in tenants(context()) if context().redis.scard(_dirty(t))]
+    redis = context().redis
+    names = [t for t in tenants(context()) if redis.scard(_dirty(t)) or redis.scard(_dirty_days(t))]
     for tenant in names:
         refresh_rollups.delay(tenant)
     return names

@@ -57,6 +57,8 @@ __all__ = [
     "DidRollup",
     "QueueRollup",
     "bucket15",
+    "epoch_ms",
+    "from_epoch_ms",
     "ms_between",
     "next_month",
     "runs",
@@ -280,6 +282,21 @@ def pieces(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime, int]]:
     if d1 < hi:
         out.append((d1, hi, 15))
     return out
+
+
+def epoch_ms(dialect: Dialect, at: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Milliseconds since 1970 (with their fraction) of a time, in SQL."""
+    if dialect.name == "postgresql":
+        return func.extract("epoch", at) * 1000
+    return (func.julianday(at) - 2440587.5) * 86_400_000.0
+
+
+def from_epoch_ms(dialect: Dialect, ms: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The time of a count of milliseconds since 1970, in SQL (SQLite: as the times are
+    stored, six digits of fraction, so that text comparisons order them)."""
+    if dialect.name == "postgresql":
+        return func.to_timestamp(ms / 1000.0)
+    return func.strftime("%Y-%m-%d %H:%M:%f", ms / 1000.0, "unixepoch").concat("000")
 
 
 def runs(starts: Sequence[datetime]) -> list[tuple[datetime, datetime]]:

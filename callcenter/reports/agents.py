@@ -7,8 +7,10 @@
   transferred from one agent to another is an offer to each, with each one's talk.
 - Talk is the answered agent legs' billsec; hold is their hold time.
 - State time (ready = ``available``, wrap-up, breaks by reason) comes from ``agent_states``: each
-  state lasts until the agent's next state change and counts whole in the bucket it began in
-  (the agent's last known state, still open, counts nothing yet).
+  state lasts until the agent's next state change, at most 24 hours (``MAX_STATE``: a
+  forgotten logout does not fill the days after), and is cut at the 15-minute boundaries, so
+  an hour or a day gets the part of a state that fell in it. The agent's last known state,
+  still open, counts nothing yet. ``times`` counts the states begun in the bucket.
 - Occupancy: time on calls and in wrap-up over time available, ringing, on calls and in
   wrap-up. AHT: (talk + hold + wrap-up) / answered.
 - QA score: the average of the agent's ``quality_scores``; dispositions and outbound calls are
@@ -25,18 +27,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
     FromClause,
     Select,
     and_,
     case,
+    cast,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -52,10 +57,11 @@ from callcenter.db.rollups_calls import (
     Measure,
     ceil_day,
     combine,
+    epoch_ms,
     fetch,
     floor_day,
+    from_epoch_ms,
     in_or_all,
-    ms_between,
     ratio,
     require_known,
     table_of,
@@ -145,26 +151,58 @@ def _calls_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: dateti
     return select(*union.c)
 
 
+# A state counts at most this long: an agent who forgot to log out does not fill the days
+# after (and a bucket's state time only depends on the states begun the day before it).
+MAX_STATE = timedelta(hours=24)
+_QUARTER_MS = 900_000
+# Pieces of one state: every 15-minute bucket a state of at most MAX_STATE can touch.
+_PIECES = MAX_STATE // timedelta(milliseconds=_QUARTER_MS) + 1
+
+
 def _states_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: datetime) -> Select[Any]:
+    """Each state's time cut at the 15-minute boundaries: one row per bucket it spans, ``at``
+    in that bucket (its own start for the first), ``times`` 1 on the first only."""
     s = AgentStateChange.__table__
     until = func.lead(s.c.at).over(
         partition_by=(s.c.tenant, s.c.agent), order_by=(s.c.at, s.c.stream_id)
     )
+    # States begun up to MAX_STATE before lo may still run into it.
     inner = select(
         s.c.tenant, s.c.agent, s.c.status, s.c.reason, s.c.at, until.label("until")
-    ).where(s.c.at >= lo)
+    ).where(s.c.at >= lo - MAX_STATE)
     if tenant is not None:
         inner = inner.where(s.c.tenant == tenant)
     w = inner.subquery("states")
-    return select(
-        w.c.tenant,
-        w.c.at,
-        w.c.agent,
-        w.c.status,
-        func.coalesce(w.c.reason, "").label("reason"),
-        literal(1).label("times"),
-        func.coalesce(ms_between(dialect, w.c.at, w.c.until), 0).label("duration_ms"),
-    ).where(w.c.at < hi)
+    start_ms = epoch_ms(dialect, w.c.at)
+    # An open state (no next one yet) counts nothing yet; a long one, MAX_STATE.
+    end_ms = func.coalesce(epoch_ms(dialect, w.c.until), start_ms)
+    cap = start_ms + MAX_STATE // timedelta(milliseconds=1)
+    least = func.least if dialect.name == "postgresql" else func.min
+    timed = select(
+        w.c.tenant, w.c.agent, w.c.status, w.c.reason, w.c.at,
+        start_ms.label("start_ms"),
+        least(end_ms, cap).label("end_ms"),
+        (func.floor(start_ms / _QUARTER_MS) * _QUARTER_MS).label("first_ms"),
+    ).subquery("timed")  # fmt: skip
+    numbers = union_all(*(select(literal(n).label("n")) for n in range(_PIECES))).subquery("n")
+    bucket_ms = timed.c.first_ms + numbers.c.n * _QUARTER_MS
+    piece_start = case((numbers.c.n == 0, timed.c.start_ms), else_=bucket_ms)
+    piece_end = least(timed.c.end_ms, bucket_ms + _QUARTER_MS)
+    at = case((numbers.c.n == 0, timed.c.at), else_=from_epoch_ms(dialect, bucket_ms))
+    pieces = (
+        select(
+            timed.c.tenant,
+            at.label("at"),
+            timed.c.agent,
+            timed.c.status,
+            func.coalesce(timed.c.reason, "").label("reason"),
+            case((numbers.c.n == 0, 1), else_=0).label("times"),
+            cast(func.round(piece_end - piece_start), BigInteger).label("duration_ms"),
+        )
+        .select_from(timed.join(numbers, literal(True)))
+        .where(or_(numbers.c.n == 0, bucket_ms < timed.c.end_ms))
+    ).subquery("pieces")
+    return select(*pieces.c).where(pieces.c.at >= lo, pieces.c.at < hi)
 
 
 CALLS_CUBE = Cube(
@@ -192,7 +230,7 @@ def _refresh_states(conn: Connection, tenant: str, starts: Sequence[datetime]) -
         STATES_CUBE.rebuild(conn, tenant, floor_day(min(starts)), ceil_day(max(starts) + BUCKET))
 
 
-register_refresher(Refresher("agent_states", _refresh_states, STATES_CUBE.rebuild))
+register_refresher(Refresher("agent_states", _refresh_states, STATES_CUBE.rebuild, by_states=True))
 
 _STATES = ("available", "reserved", "on_call", "wrap_up", "on_break")
 
@@ -300,7 +338,7 @@ def _run(engine: Engine, request: ReportRequest, raw: bool) -> Report:
     cube = Cube(
         CALLS_CUBE.table, ("agent",), tuple(Measure(n) for n in sorted(measures)), _calls_source
     )
-    notes = ["state time counts in the bucket the state began in"]
+    notes = ["state time is cut at the period's edges; a state counts at most 24 hours"]
     if request.queues:
         notes.append(
             "queue filter: the calls of those queues, their agents; state time is the agents' "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select, text
 
@@ -29,7 +29,9 @@ __all__ = [
     "buckets_of_calls",
     "rebuild",
     "refresh_buckets",
+    "refresh_state_days",
     "register_refresher",
+    "state_days",
 ]
 
 
@@ -41,6 +43,9 @@ class Refresher:
     # (connection, tenant or None for all, start, end) -> rewrites every bucket in [start, end)
     # in one statement (much faster than bucket by bucket for a year).
     rebuild: Callable[[Connection, str | None, datetime, datetime], None]
+    # Kept by the time of agent states, not of calls: also redone for the UTC days in which
+    # states changed (``refresh_state_days``).
+    by_states: bool = False
 
 
 REFRESHERS: dict[str, Refresher] = {}
@@ -104,6 +109,31 @@ def refresh_buckets(engine: Engine, tenant: str, starts: Sequence[datetime]) -> 
         _one_writer(conn, tenant)
         for refresher in REFRESHERS.values():
             refresher.refresh(conn, tenant, starts)
+
+
+def state_days(first: datetime, last: datetime, reach: timedelta) -> list[date]:
+    """The UTC days whose state figures state changes from ``first`` to ``last`` touch: each
+    change ends the state before it, begun up to ``reach`` earlier."""
+    day, end = (first.astimezone(UTC) - reach).date(), last.astimezone(UTC).date()
+    days = []
+    while day <= end:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def refresh_state_days(engine: Engine, tenant: str, days: Sequence[date]) -> None:
+    """Recompute the roll-ups kept by the time of agent states for these UTC days, in one
+    transaction."""
+    if not days:
+        return
+    with engine.begin() as conn:
+        _one_writer(conn, tenant)
+        for refresher in REFRESHERS.values():
+            if refresher.by_states:
+                for day in sorted(set(days)):
+                    lo = datetime.combine(day, datetime.min.time(), UTC)
+                    refresher.rebuild(conn, tenant, lo, lo + timedelta(days=1))
 
 
 def rebuild(engine: Engine, start: datetime, end: datetime, tenant: str | None = None) -> None:

@@ -7,8 +7,9 @@ from sqlalchemy import Engine
 
 from callcenter.reports import agents
 from callcenter.reports.errors import UnknownNameError
+from callcenter.reports.model import Granularity
 from callcenter.reports.rollup import rebuild
-from tests.reports.cdr_set import hand_made, request, z
+from tests.reports.cdr_set import Cdrs, hand_made, request, z
 
 
 @pytest.fixture
@@ -101,3 +102,36 @@ def test_compare_against_the_queue_average(day: Engine) -> None:
     assert (mine["agent"], mine["answered"], mine["talk_s"]) == ("a1", 2, 100.0)
     assert average["agent"] == "~average of 2 agents"
     assert (average["answered"], average["talk_s"], average["offered"]) == (1.5, 75.0, 2.5)
+
+
+def test_state_time_is_cut_at_the_hours_and_days_it_spans(db: Engine) -> None:
+    s = Cdrs()
+    # Berlin is UTC+1: a3 ready 08:50-10:20 local, lunch to 11:00, logged out; back for a break
+    # from 23:30 to 00:45 the next day; a4 ready, then nothing for two days (24 h count).
+    for at, status, reason in (("07:50", "available", None), ("09:20", "on_break", "lunch"),
+                               ("10:00", "logged_out", None), ("22:30", "on_break", "late"),
+                               ("23:45", "logged_out", None)):  # fmt: skip
+        s.state("a3", z(f"2026-03-10T{at}:00"), status, reason)
+    s.state("a4", z("2026-03-10T08:00:00"), "available")
+    s.state("a4", z("2026-03-12T12:00:00"), "logged_out")
+    s.write(db)
+    rebuild(db, z("2026-03-01T00:00:00"), z("2026-04-01T00:00:00"))
+    for run in (agents.agents_report, agents.agents_raw):
+        hours = run(db, request("2026-03-10", granularity=Granularity.HOUR, agents=("a3",)))
+        by_hour = {r["period"][11:13]: (r["ready_s"], r["break_s"]) for r in hours.rows}
+        assert by_hour["08"] == (600.0, 0.0)  # 08:50-09:00
+        assert by_hour["09"] == (3600.0, 0.0)
+        assert by_hour["10"] == (1200.0, 2400.0)  # ready to 10:20, then the break
+        assert by_hour["23"] == (0.0, 1800.0)  # the break from 23:30 ...
+        days = run(db, request("2026-03-10", "2026-03-11", Granularity.DAY))
+        per_day = {(r["period"][:10], r["agent"]): r for r in days.rows}
+        # ... ends at 00:45 the next day (Berlin): 45 minutes of it count on the 11th.
+        assert per_day[("2026-03-11", "a3")]["break_s"] == 2700.0
+        assert per_day[("2026-03-10", "a3")]["ready_s"] == 5400.0  # 08:50-10:20
+        # a4: ready from 09:00 on the 10th, counted 24 h: 15 h on the 10th, 9 h on the 11th.
+        assert per_day[("2026-03-10", "a4")]["ready_s"] == 15 * 3600.0
+        assert per_day[("2026-03-11", "a4")]["ready_s"] == 9 * 3600.0
+    assert (
+        agents.agents_report(db, request("2026-03-10")).rows
+        == agents.agents_raw(db, request("2026-03-10")).rows
+    )

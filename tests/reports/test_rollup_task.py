@@ -4,6 +4,7 @@ computed from the raw rows. Running it twice changes nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -88,3 +89,38 @@ def test_marked_calls_are_refreshed_once_and_leave_the_set(
     assert refresh_rollups.run(TENANT) == 0
     ctx.redis.delete(lock)
     assert refresh_rollups.run(TENANT) >= 1
+
+
+def test_marked_state_days_redo_the_state_figures(
+    db: Engine, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """States that change in a batch without calls: the days they touch are marked, and their
+    state figures redone (here after a write that no refresh saw)."""
+    from datetime import datetime
+
+    from sqlalchemy import func, select
+
+    from callcenter.db.rollups_calls import AgentStateRollup
+    from callcenter.reports.agents import MAX_STATE
+    from callcenter.reports.rollup import state_days
+    from workers.reports_rollups import mark
+
+    cdrs = random_set(seed=9, calls=60)
+    cdrs.calls.clear()
+    cdrs.write(db)
+    ctx = worker_context(database_url, redis_url, None, tmp_path)
+    times = [row["at"] for row in cdrs.states]
+    days = state_days(min(times), max(times), MAX_STATE)
+    assert days[0] == (min(times) - MAX_STATE).date() and days[-1] == max(times).date()
+    mark(ctx.redis, TENANT, [], days)
+    assert refresh_rollups.run(TENANT) == 96 * len(days)
+    assert refresh_rollups.run(TENANT) == 0  # the days left the set
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AgentStateRollup)).scalar_one()
+    load_reports()
+    spec = REPORTS["agents"]
+    assert spec.raw is not None
+    asked = request("2026-03-27", "2026-03-31")
+    assert spec.run(db, asked).rows == spec.raw(db, asked).rows
+    first, last = datetime(2026, 3, 2, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)
+    assert state_days(first, last, MAX_STATE) == [date(2026, 3, d) for d in (1, 2, 3)]

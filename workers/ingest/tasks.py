@@ -5,7 +5,7 @@ that ended (recording post-processing, the quality score) once their rows are co
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from celery import current_app, shared_task
 from redis.exceptions import RedisError
@@ -14,7 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callcenter.controller.queue_flow import TENANTS_KEY
 from callcenter.db.models import AgentStateChange, Call, Recording
+from callcenter.reports.agents import MAX_STATE
 from callcenter.reports.queues import WRAP_HORIZON
+from callcenter.reports.rollup import state_days
 from workers.context import WorkerContext, context
 from workers.ingest.batch import Batch, typed
 from workers.ingest.consumer import IngestResult, ingest
@@ -70,7 +72,14 @@ def _follow_up(ctx: WorkerContext, batch: Batch) -> None:
     if any(row[4] == b"wrap_up" for row in batch.agent_states.values()):
         with ctx.engine.connect() as conn:
             calls.update(wrapped_calls(conn, batch))
-    mark(ctx.redis, batch.tenant, sorted(calls))
+    # The state times are UTC text, which sorts as the times do: the first and the last
+    # bound the days touched.
+    times = [row[7] for row in batch.agent_states.values() if row[7]]
+    days: list[date] = []
+    if times:
+        first, last = (typed(("at",), (at,))["at"] for at in (min(times), max(times)))
+        days = state_days(first, last, MAX_STATE)
+    mark(ctx.redis, batch.tenant, sorted(calls), days)
     if not batch.ended_calls:
         return
     ended = sorted(batch.ended_calls)
