@@ -57,7 +57,9 @@ __all__ = [
     "DidRollup",
     "QueueRollup",
     "bucket15",
+    "ceil_hour",
     "epoch_ms",
+    "floor_hour",
     "from_epoch_ms",
     "ms_between",
     "next_month",
@@ -75,8 +77,8 @@ def _key(length: int = 64) -> Mapped[str]:
 
 
 def _level() -> Mapped[int]:
-    """15: a 15-minute bucket; 1440: the sum of a whole UTC day's 15-minute rows; MONTH: the
-    sum of a UTC month's day rows."""
+    """15: a 15-minute bucket; 60: the sum of a whole UTC hour's 15-minute rows; 1440: the
+    sum of a UTC day's hour rows; MONTH: the sum of a UTC month's day rows."""
     return mapped_column(Integer, primary_key=True)
 
 
@@ -240,6 +242,16 @@ def bucket15(dialect: Dialect, at: ColumnElement[Any], seconds: int = 900) -> Co
 
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(at: datetime) -> datetime:
+    hour = floor_hour(at)
+    return hour if hour == at else hour + HOUR
 
 
 def floor_day(at: datetime) -> datetime:
@@ -269,18 +281,29 @@ def ceil_month(at: datetime) -> datetime:
 
 def pieces(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime, int]]:
     """[lo, hi) as the roll-up rows that cover it: whole UTC months from the month rows, whole
-    UTC days from the day rows, the ragged ends from the 15-minute rows. (start, end, level)
-    with level 15, 1440 or MONTH."""
+    UTC days from the day rows, whole UTC hours from the hour rows, the ragged ends from the
+    15-minute rows. (start, end, level) with level 15, 60, 1440 or MONTH."""
     m0, m1 = ceil_month(lo), floor_month(hi)
     if m0 < m1:
         return [*pieces(lo, m0), (m0, m1, MONTH), *pieces(m1, hi)]
     d0, d1 = ceil_day(lo), floor_day(hi)
-    if d0 >= d1:
-        return [(lo, hi, 15)] if lo < hi else []
-    out = [(lo, d0, 15)] if lo < d0 else []
-    out.append((d0, d1, 1440))
-    if d1 < hi:
-        out.append((d1, hi, 15))
+    if d0 < d1:
+        return [*_hours(lo, d0), (d0, d1, 1440), *_hours(d1, hi)]
+    return _hours(lo, hi)
+
+
+def _hours(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime, int]]:
+    """[lo, hi) (less than a day) as hour rows and 15-minute rows: a local day in a zone
+    that is not UTC reads 24 hour rows, not 96 quarter-hour ones."""
+    if lo >= hi:
+        return []
+    h0, h1 = ceil_hour(lo), floor_hour(hi)
+    if h0 >= h1:
+        return [(lo, hi, 15)]
+    out = [(lo, h0, 15)] if lo < h0 else []
+    out.append((h0, h1, 60))
+    if h1 < hi:
+        out.append((h1, hi, 15))
     return out
 
 
@@ -354,7 +377,8 @@ class Cube:
         keys = [*self.keys, *(m.name for m in self.measures)]
         levels = (
             (15, 15, lo, hi),
-            (1440, 15, floor_day(lo), ceil_day(hi)),
+            (60, 15, floor_hour(lo), ceil_hour(hi)),
+            (1440, 60, floor_day(lo), ceil_day(hi)),
             (MONTH, 1440, floor_month(lo), ceil_month(hi)),
         )
         for level, below, a, b in levels:

@@ -200,7 +200,13 @@ def _states_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: datet
             cast(func.round(piece_end - piece_start), BigInteger).label("duration_ms"),
         )
         .select_from(timed.join(numbers, literal(True)))
-        .where(or_(numbers.c.n == 0, bucket_ms < timed.c.end_ms))
+        .where(
+            or_(
+                numbers.c.n == 0,
+                # Time logged out is in no figure: counted (times), not cut into buckets.
+                and_(bucket_ms < timed.c.end_ms, timed.c.status != "logged_out"),
+            )
+        )
     ).subquery("pieces")
     return select(*pieces.c).where(pieces.c.at >= lo, pieces.c.at < hi)
 

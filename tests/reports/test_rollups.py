@@ -122,3 +122,26 @@ def test_the_demo_database_sqlite_gives_the_same_figures(tmp_path: Path) -> None
         rebuild(engine, START, END - timedelta(days=1))
     finally:
         engine.dispose()
+
+
+def test_a_period_is_read_from_months_days_hours_and_quarter_hours() -> None:
+    from callcenter.db.rollups_calls import MONTH, pieces
+
+    # A Berlin day (UTC+1): 24 hour rows, not 96 quarter hours.
+    assert pieces(z("2026-03-09T23:00:00"), z("2026-03-10T23:00:00")) == [
+        (z("2026-03-09T23:00:00"), z("2026-03-10T23:00:00"), 60)
+    ]
+    # A Kathmandu day (UTC+05:45): quarter hours at both ends.
+    assert pieces(z("2026-03-09T18:15:00"), z("2026-03-10T18:15:00")) == [
+        (z("2026-03-09T18:15:00"), z("2026-03-09T19:00:00"), 15),
+        (z("2026-03-09T19:00:00"), z("2026-03-10T18:00:00"), 60),
+        (z("2026-03-10T18:00:00"), z("2026-03-10T18:15:00"), 15),
+    ]
+    # A Berlin year: an hour, eleven months, thirty days, twenty-three hours.
+    assert pieces(z("2025-12-31T23:00:00"), z("2026-12-31T23:00:00")) == [
+        (z("2025-12-31T23:00:00"), z("2026-01-01T00:00:00"), 60),
+        (z("2026-01-01T00:00:00"), z("2026-12-01T00:00:00"), MONTH),
+        (z("2026-12-01T00:00:00"), z("2026-12-31T00:00:00"), 1440),
+        (z("2026-12-31T00:00:00"), z("2026-12-31T23:00:00"), 60),
+    ]
+    assert pieces(z("2026-03-10T10:00:00"), z("2026-03-10T10:00:00")) == []
