@@ -212,6 +212,9 @@ class DidFirstCaller(Base):
 _calls = Base.metadata.tables["calls"]
 Index("ix_calls_tenant_started", _calls.c.tenant, _calls.c.started_at, _calls.c.did,
       _calls.c.campaign, _calls.c.caller_number)  # fmt: skip
+# The agent states of a period (state time, wrap-ups): a range of one tenant's times.
+_states = Base.metadata.tables["agent_states"]
+Index("ix_agent_states_tenant_at", _states.c.tenant, _states.c.at)
 
 
 def table_of(model: type[Base]) -> Table:

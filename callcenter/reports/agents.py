@@ -166,17 +166,24 @@ def _states_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: datet
     until = func.lead(s.c.at).over(
         partition_by=(s.c.tenant, s.c.agent), order_by=(s.c.at, s.c.stream_id)
     )
-    # States begun up to MAX_STATE before lo may still run into it.
+    # States begun up to MAX_STATE before lo may still run into it; the next state of one begun
+    # before hi is before hi + MAX_STATE, or it does not matter how much later it is.
     inner = select(
         s.c.tenant, s.c.agent, s.c.status, s.c.reason, s.c.at, until.label("until")
-    ).where(s.c.at >= lo - MAX_STATE)
+    ).where(s.c.at >= lo - MAX_STATE, s.c.at < hi + MAX_STATE)
     if tenant is not None:
         inner = inner.where(s.c.tenant == tenant)
     w = inner.subquery("states")
     start_ms = epoch_ms(dialect, w.c.at)
-    # An open state (no next one yet) counts nothing yet; a long one, MAX_STATE.
-    end_ms = func.coalesce(epoch_ms(dialect, w.c.until), start_ms)
     cap = start_ms + MAX_STATE // timedelta(milliseconds=1)
+    # No next state in the window: an open state (none at all yet) counts nothing yet; one
+    # whose next state is past the window lasted longer than MAX_STATE.
+    later = (
+        select(literal(1))
+        .where(s.c.tenant == w.c.tenant, s.c.agent == w.c.agent, s.c.at >= hi + MAX_STATE)
+        .exists()
+    )
+    end_ms = func.coalesce(epoch_ms(dialect, w.c.until), case((later, cap), else_=start_ms))
     least = func.least if dialect.name == "postgresql" else func.min
     timed = select(
         w.c.tenant, w.c.agent, w.c.status, w.c.reason, w.c.at,
@@ -184,7 +191,14 @@ def _states_source(dialect: Dialect, tenant: str | None, lo: datetime, hi: datet
         least(end_ms, cap).label("end_ms"),
         (func.floor(start_ms / _QUARTER_MS) * _QUARTER_MS).label("first_ms"),
     ).subquery("timed")  # fmt: skip
-    numbers = union_all(*(select(literal(n).label("n")) for n in range(_PIECES))).subquery("n")
+    numbers: FromClause
+    if dialect.name == "postgresql":
+        # Only the pieces each state has (most states are a piece or two).
+        last = func.floor((timed.c.end_ms - timed.c.first_ms - 1) / _QUARTER_MS)
+        count = case((timed.c.status == "logged_out", 0), else_=func.greatest(last, 0))
+        numbers = func.generate_series(0, count).table_valued("n").lateral("n")
+    else:
+        numbers = union_all(*(select(literal(n).label("n")) for n in range(_PIECES))).subquery("n")
     bucket_ms = timed.c.first_ms + numbers.c.n * _QUARTER_MS
     piece_start = case((numbers.c.n == 0, timed.c.start_ms), else_=bucket_ms)
     piece_end = least(timed.c.end_ms, bucket_ms + _QUARTER_MS)

@@ -221,14 +221,21 @@ def _refresh(conn: Connection, tenant: str, starts: Sequence[datetime]) -> None:
     if not _postgres(conn):
         return
     starts = sorted(set(starts))
-    params: dict[str, Any] = {"tenant": tenant, "starts": starts}
+    # The range first (an index range on the tenant's start times), then the buckets in it.
+    params: dict[str, Any] = {
+        "tenant": tenant, "starts": starts, "first": starts[0], "end": starts[-1] + BUCKET,
+    }  # fmt: skip
+    in_range = "c.started_at >= :first AND c.started_at < :end"
     conn.execute(
         text("DELETE FROM rollup_line_calls_15m WHERE tenant = :tenant AND bucket = ANY(:starts)"),
         params,
     )
     bin_started = _BIN.format(col="c.started_at")
     conn.execute(
-        text(_INSERT_CALLS + calls_sql(f"c.tenant = :tenant AND {bin_started} = ANY(:starts)")),
+        text(
+            _INSERT_CALLS
+            + calls_sql(f"c.tenant = :tenant AND {in_range} AND {bin_started} = ANY(:starts)")
+        ),
         params,
     )
     # The calls of these buckets may have been up long after (or legs before) their bucket:
@@ -240,7 +247,7 @@ def _refresh(conn: Connection, tenant: str, starts: Sequence[datetime]) -> None:
                        least(min(l.created_at), min(c.started_at)) AS lo,
                        greatest(max(l.ended_at), max(c.ended_at)) AS hi
                 FROM calls c LEFT JOIN call_legs l ON l.call_uuid = c.call_uuid
-                WHERE c.tenant = :tenant AND {bin_started} = ANY(:starts)
+                WHERE c.tenant = :tenant AND {in_range} AND {bin_started} = ANY(:starts)
                 GROUP BY 1"""
         ),
         params,
