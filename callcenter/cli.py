@@ -518,7 +518,11 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.no_http
         else (settings.http.port if args.http_port is None else args.http_port),
     )
-    figures = await run_demo(options, sys.stdout)
+    try:
+        figures = await run_demo(options, sys.stdout)
+    except OSError as exc:  # its pages' port taken, say: what to do, not a traceback
+        print(f"callcenter demo: {exc}", file=sys.stderr)
+        return 1
     print(
         f"demo: offered={figures.offered} answered={figures.answered} "
         f"abandoned={figures.abandoned} ended={figures.ended} cdr={figures.cdr_rows}"

@@ -156,6 +156,21 @@ def test_demo_starts_its_own_redis_when_none_answers() -> None:
     assert int(summary.split("answered=")[1].split()[0]) > 0, result.stdout
 
 
+def test_demo_on_a_taken_port_says_what_to_do(redis_url: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli(
+            "demo", "--duration", "3", "--rate", "4", "--agents", "2", "--time-scale", "0.1",
+            "--redis", redis_url, "--no-worker", "--http-port", str(port), timeout=90,
+            env={"CALLCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"},
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--http-port" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_run_refuses_a_bad_callback_dial_string() -> None:
     result = cli(
         "run", "--center", str(Path(__file__).resolve().parents[2] / "examples" / "center.yaml"),
