@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Table, func, select, update
 from callcenter.db.models import AgentStateChange, Call, CallLeg, QueueWait, Recording
 from tests.workers.streams import Entry, abandoned_call, answered_call
 from workers.ingest.batch import CALL_COLUMNS, LEG_COLUMNS, WAIT_COLUMNS, Batch
-from workers.ingest.writer import IngestCursorMove, write_batch
+from workers.ingest.writer import IngestCursorMove, prepare, write_batch
 
 T0 = 1_767_000_000_000
 
@@ -70,7 +70,10 @@ def _same_as_one_fold(db: Engine, tenant: str, entries: Sequence[tuple[str, Entr
     assert _count(db, AgentStateChange, tenant) == len(whole.agent_states)
 
 
-def test_a_batch_mixing_new_calls_and_calls_already_in_the_table(db: Engine, tenant: str) -> None:
+@pytest.mark.parametrize("ahead", [False, True], ids=["texts-in-writer", "texts-made-ahead"])
+def test_a_batch_mixing_new_calls_and_calls_already_in_the_table(
+    db: Engine, tenant: str, ahead: bool
+) -> None:
     spanning = [str(uuid.uuid4()) for _ in range(3)]
     fresh = [str(uuid.uuid4()) for _ in range(4)]
     calls = {c: answered_call(c, t0=T0 + n * 1000, agent=str(1000 + n)) for n, c in
@@ -81,16 +84,22 @@ def test_a_batch_mixing_new_calls_and_calls_already_in_the_table(db: Engine, ten
     first = [e for c in spanning for e in calls[c][:3]]
     second = [e for c in spanning for e in calls[c][3:]] + [e for c in fresh for e in calls[c]]
     entries = _numbered(first + second)
+    one = _batch(tenant, entries[: len(first)])
     write_batch(
         db,
-        _batch(tenant, entries[: len(first)]),
+        one,
         cursor=IngestCursorMove(tenant, None, entries[len(first) - 1][0]),
+        texts=prepare(one) if ahead else None,
     )
     assert _count(db, Call, tenant) == 3 and _count(db, CallLeg, tenant) == 0
+    # The second batch's calls and queue stays are partly in the tables: the texts made ahead
+    # (of all its rows) are not the ones COPYed for those tables, the others are.
+    two = _batch(tenant, entries[len(first) :])
     write_batch(
         db,
-        _batch(tenant, entries[len(first) :]),
+        two,
         cursor=IngestCursorMove(tenant, entries[len(first) - 1][0], entries[-1][0]),
+        texts=prepare(two) if ahead else None,
     )
     _same_as_one_fold(db, tenant, entries)
     spanned = _row(db, QueueWait, WAIT_COLUMNS, spanning[1], "support")
@@ -167,3 +176,19 @@ def test_keys_with_a_newline_or_a_tab_merge_like_any_other(db: Engine, tenant: s
     write_batch(db, _batch(tenant, ids[5:]))
     write_batch(db, _batch(tenant, ids[5:]))
     _same_as_one_fold(db, tenant, ids)
+
+
+def test_texts_made_before_more_was_folded_in_are_not_used(db: Engine, tenant: str) -> None:
+    """A batch folded further after its texts were made: the writer makes them again (the
+    texts made ahead would miss the later rows)."""
+    entries = _numbered(answered_call(str(uuid.uuid4()), t0=T0, agent="1000"))
+    batch = _batch(tenant, entries[:4])
+    early = prepare(batch)
+    for stream_id, entry in entries[4:]:
+        batch.add(stream_id, {k: str(v) for k, v in entry.items()})
+    write_batch(db, batch, cursor=IngestCursorMove(tenant, None, entries[-1][0]), texts=early)
+    _same_as_one_fold(db, tenant, entries)
+    other = _batch(f"{tenant}x", entries)
+    # Texts of another tenant's batch are not used either.
+    write_batch(db, other, texts=prepare(_batch(tenant, entries[:2])))
+    _same_as_one_fold(db, f"{tenant}x", entries)

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine
 
 from callcenter.acd.keys import Keys
 from workers.ingest.batch import Batch, Pricer
-from workers.ingest.writer import IngestCursorMove, read_cursor, write_batch
+from workers.ingest.writer import CopyTexts, IngestCursorMove, prepare, read_cursor, write_batch
 
 __all__ = ["CONSUMER", "GROUP", "IngestResult", "ingest"]
 
@@ -168,6 +168,7 @@ def ingest(
         result.busy = True
         return result
     link = _link(redis)
+    copies = engine.dialect.name == "postgresql"  # SQLite takes the rows, not COPY text
     # Batch N is written by this thread while batch N+1 is read and folded: PostgreSQL works
     # on the other core meanwhile. The thread keeps one database connection for the run.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr-writer")
@@ -179,10 +180,10 @@ def ingest(
     counted: list[int | None] = [None]
     sent = 0  # commands sent whose replies are still to be read
 
-    def commit(batch: Batch, move: IngestCursorMove) -> None:
+    def commit(batch: Batch, move: IngestCursorMove, texts: CopyTexts | None) -> None:
         if not db:
             db.append(engine.connect())
-        write_batch(db[0], batch, cursor=move)
+        write_batch(db[0], batch, cursor=move, texts=texts)
         if on_committed is not None:
             on_committed(batch)
 
@@ -238,8 +239,9 @@ def ingest(
             batch.add_flat(entries)
             move = IngestCursorMove(tenant, cursor, last)
             cursor = last
+            texts = prepare(batch) if copies else None
             settle()
-            inflight.append((writer.submit(commit, batch, move), last, len(entries)))
+            inflight.append((writer.submit(commit, batch, move, texts), last, len(entries)))
             result.batches += 1
             result.entries += len(entries)
             result.rows += batch.rows

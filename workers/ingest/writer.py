@@ -52,7 +52,7 @@ from workers.ingest.batch import (
     typed,
 )
 
-__all__ = ["CursorMoved", "IngestCursorMove", "read_cursor", "write_batch"]
+__all__ = ["CopyTexts", "CursorMoved", "IngestCursorMove", "prepare", "read_cursor", "write_batch"]
 
 
 class CursorMoved(Exception):
@@ -163,6 +163,46 @@ WHERE call_uuid = ANY(string_to_array(%(calls)s, E'\\n'))
 _UNIQUE_VIOLATION = "23505"
 
 
+@dataclass(frozen=True)
+class CopyTexts:
+    """A batch's rows as COPY text, made by the thread that folds while the writer thread waits
+    on PostgreSQL with the batch before: the writer thread, busy the whole run, then holds the
+    GIL less. Each text is of all the table's rows of the batch; rows found to exist already
+    are joined again apart, in the writer."""
+
+    tenant: str
+    entries: int  # the batch's entries when made: a batch folded further is made again
+    calls: bytes
+    legs: bytes
+    waits: bytes
+    recordings: bytes
+    agent_states: bytes
+    recording_rows: Rows
+
+
+def _recording_rows(batch: Batch, now: datetime) -> Rows:
+    tenant, created = batch.tenant.encode(), pg_time(now)
+    return [
+        [call, tenant, path, b"pending", b"0", created]
+        for call, path in batch.recording_paths.items()
+    ]
+
+
+def prepare(batch: Batch, now: datetime | None = None) -> CopyTexts:
+    """The batch's COPY texts (PostgreSQL), to hand to ``write_batch`` with it."""
+    recordings = _recording_rows(batch, now or datetime.now(UTC))
+    return CopyTexts(
+        tenant=batch.tenant,
+        entries=batch.entries,
+        calls=_copy_text(list(batch.call_rows.values()), len(CALL_COLUMNS)),
+        legs=_copy_text(list(batch.leg_rows.values()), len(LEG_COLUMNS)),
+        waits=_copy_text(list(batch.wait_rows.values()), len(WAIT_COLUMNS)),
+        recordings=_copy_text(recordings, len(RECORDING_COLUMNS)),
+        agent_states=_copy_text(list(batch.agent_states.values()), len(AGENT_STATE_COLUMNS)),
+        recording_rows=recordings,
+    )
+
+
 def read_cursor(engine: Engine, tenant: str) -> str | None:
     with engine.connect() as conn:
         value = conn.execute(
@@ -177,26 +217,27 @@ def write_batch(
     *,
     cursor: IngestCursorMove | None = None,
     now: datetime | None = None,
+    texts: CopyTexts | None = None,
 ) -> None:
     """Everything the batch touched, and the cursor, committed together or not at all (on a
-    connection of the engine, or on ``db`` when it is a connection outside a transaction)."""
+    connection of the engine, or on ``db`` when it is a connection outside a transaction).
+    ``texts``: the batch's COPY texts made by ``prepare`` (else they are made here)."""
     if isinstance(db, Engine):
         with db.connect() as conn:
-            write_batch(conn, batch, cursor=cursor, now=now)
+            write_batch(conn, batch, cursor=cursor, now=now, texts=texts)
         return
     now = now or datetime.now(UTC)
-    tenant = batch.tenant.encode()
-    created = pg_time(now)
-    recordings = [
-        [call, tenant, path, b"pending", b"0", created]
-        for call, path in batch.recording_paths.items()
-    ]
+    if texts is not None and (texts.tenant != batch.tenant or texts.entries != batch.entries):
+        texts = None  # made of another batch, or before more was folded in
+    recordings = texts.recording_rows if texts is not None else _recording_rows(batch, now)
     conn = db
     with conn.begin():
         if cursor is not None:
             _move_cursor(conn, cursor, now)
         if conn.dialect.name == "postgresql":
-            staged = _copy_merge(conn, batch, recordings, states_new=cursor is not None)
+            staged = _copy_merge(
+                conn, batch, recordings, states_new=cursor is not None, texts=texts
+            )
         else:
             staged = None
             _upsert(conn, _CALLS, list(batch.call_rows.values()), CALL_FIRST, _UPDATE)
@@ -292,7 +333,12 @@ def _lines(keys: Sequence[bytes]) -> str | None:
 
 
 def _copy_merge(
-    conn: Connection, batch: Batch, recordings: Rows, *, states_new: bool
+    conn: Connection,
+    batch: Batch,
+    recordings: Rows,
+    *,
+    states_new: bool,
+    texts: CopyTexts | None,
 ) -> dict[Any, Any] | None:
     """COPY the new rows into their tables, merge the others through the staging tables in one
     round trip. Returns the connection's info, to mark once committed that its staging tables
@@ -304,6 +350,17 @@ def _copy_merge(
     dbapi: Any = conn.connection.dbapi_connection
     cur = dbapi.cursor()
     try:
+        # The COPY text made ahead, by the list of rows it is of (all of a table's rows).
+        ready: dict[int, bytes] = {}
+        if texts is not None:
+            for rows, text in (
+                (calls, texts.calls),
+                (legs, texts.legs),
+                (waits, texts.waits),
+                (recordings, texts.recordings),
+                (states, texts.agent_states),
+            ):
+                ready[id(rows)] = text
         # Which calls and queue stays exist is asked; legs, recordings and agent states behind
         # a cursor move are taken for new (see the module's doc).
         direct: list[tuple[_Merge, Rows]] = [(_LEGS, legs), (_RECORDINGS, recordings)]
@@ -332,7 +389,7 @@ def _copy_merge(
         try:
             for merge, rows in direct:
                 if rows:
-                    _copy(cur, merge.copy, rows, len(merge.columns))
+                    _copy(cur, merge.copy, rows, len(merge.columns), ready.get(id(rows)))
         except Exception as exc:
             if getattr(exc, "pgcode", None) != _UNIQUE_VIOLATION:
                 raise
@@ -375,7 +432,8 @@ def _split(rows: Rows, existing: set[Any], *, pair: bool = False) -> tuple[Rows,
     return new, old
 
 
-def _copy(cur: Any, sql: str, rows: Rows, width: int) -> None:
-    text = _copy_text(rows, width)
+def _copy(cur: Any, sql: str, rows: Rows, width: int, text: bytes | None = None) -> None:
+    if text is None:
+        text = _copy_text(rows, width)
     # In one piece: after each chunk the writer thread would wait for the GIL again.
     cur.copy_expert(sql, io.BytesIO(text), size=max(len(text), 8192))
