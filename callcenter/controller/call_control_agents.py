@@ -30,11 +30,22 @@ __all__ = ["OUTBOUND_FROM", "OutboundAgents"]
 # call.
 OUTBOUND_FROM = (AgentStatus.AVAILABLE, AgentStatus.ON_BREAK, AgentStatus.WRAP_UP)
 
+# KEYS[1] the agent. ARGV: call, field, value. Set only while the agent is on that call (the
+# call may have ended, and another begun, since the caller looked).
+_SET_ON_CALL = """
+if redis.call('HGET', KEYS[1], 'call') == ARGV[1] then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
 
 class OutboundAgents:
     def __init__(self, store: AcdStore) -> None:
         self.store = store
         self._set_status = store.redis.register_script(SET_STATUS)
+        self._set_on_call = store.redis.register_script(_SET_ON_CALL)
 
     async def _transition(
         self, agent: str, status: AgentStatus, expected: str, fields: dict[str, str | int]
@@ -79,14 +90,23 @@ class OutboundAgents:
                 "outbound_from": status,
                 "outbound_reason": current.get("reason", ""),
                 "outbound_node": node,
+                # The controller running the call: if it dies before the two legs are bridged,
+                # nobody will bridge them (``resync.release_outbound`` ends such a call).
+                "outbound_by": self.store.controller_id,
+                "outbound_leg": "",
+                "outbound_bridged": "",
             },
         )
 
     async def set_leg(self, agent: str, call_id: str, leg: str) -> None:
         """The customer leg being dialed now (a hangup of the agent's leg must stop it)."""
-        key = self.store.keys.agent(agent)
-        if (await self.store.redis.hget(key, "call") or b"").decode() == call_id:
-            await self.store.redis.hset(key, "outbound_leg", leg)
+        await self._set_on_call(keys=[self.store.keys.agent(agent)],
+                                args=[call_id, "outbound_leg", leg])  # fmt: skip
+
+    async def set_bridged(self, agent: str, call_id: str) -> None:
+        """The agent and the customer are bridged: the call no longer needs its controller."""
+        await self._set_on_call(keys=[self.store.keys.agent(agent)],
+                                args=[call_id, "outbound_bridged", "1"])  # fmt: skip
 
     async def leg(self, agent: str) -> str:
         return (
@@ -114,6 +134,8 @@ class OutboundAgents:
             "outbound_reason": "",
             "outbound_node": "",
             "outbound_leg": "",
+            "outbound_by": "",
+            "outbound_bridged": "",
         }
         try:
             await self._transition(agent, back, "on_call", fields)

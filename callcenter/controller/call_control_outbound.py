@@ -101,6 +101,7 @@ class ClickToCall:
             if result.startswith("+OK"):
                 reply = await self.ops.quiet(esl, f"uuid_bridge {customer} {call_id}")
                 if reply.startswith("+OK"):
+                    await self.agents.set_bridged(agent, call_id)
                     log.info("outbound_bridged uuid=%s agent=%s gateway=%s", call_id, agent,
                              leg.gateway)  # fmt: skip
                     return True

@@ -11,7 +11,9 @@ seconds:
 - ``drop_vanished``: a call Redis believes is waiting on one of this controller's nodes, with no
   channel on that node any more, is taken out of the queue as abandoned;
 - ``end_vanished``: a call an agent is on, whose caller is gone from its node (the hangup was
-  missed), is ended: the agent goes to wrap-up instead of staying "on call" for ever.
+  missed), is ended: the agent goes to wrap-up instead of staying "on call" for ever;
+- ``release_outbound``: a click-to-call whose agent leg is gone, or whose controller died
+  before it bridged the agent and the customer, is ended and the agent is back.
 
 Both are idempotent and safe with several controllers: enqueueing is ``HSETNX`` on the call's
 state (the same step ``CHANNEL_PARK`` takes) and taking out is one ``ZREM``, so a call is never
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,7 @@ from redis.exceptions import RedisError
 from callcenter.acd.config import AcdConfig
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import WaitingCall
+from callcenter.controller.call_control_agents import OutboundAgents
 from callcenter.controller.queue_flow import QueueCallFlow
 from callcenter.esl.client import InboundClient
 from callcenter.esl.errors import EslError
@@ -45,6 +49,7 @@ __all__ = [
     "end_vanished",
     "keep_in_sync",
     "reconcile",
+    "release_outbound",
     "resync_parked",
     "sync_once",
 ]
@@ -53,6 +58,10 @@ log = logging.getLogger("callcenter.controller")
 
 # A channel on its way out is not a caller to serve.
 _GOING = ("CS_HANGUP", "CS_REPORTING", "CS_DESTROY")
+# A leg's UUID as the center chooses them: nothing else read from Redis goes into a command.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# A click-to-call younger than this is left alone (its agent leg may be about to exist).
+OUTBOUND_GRACE_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Reconciled:
     enqueued: int = 0
     dropped: int = 0
     ended: int = 0
+    outbound: int = 0  # click-to-calls ended (release_outbound)
 
 
 async def _channels(esl: InboundClient) -> list[dict[str, str]]:
@@ -284,15 +294,104 @@ async def end_vanished(flow: QueueCallFlow) -> int:
     return ended
 
 
+@dataclass(frozen=True)
+class _Outbound:
+    """A click-to-call an agent is on, as the agent's hash tells it."""
+
+    agent: str
+    call: str  # the agent leg's UUID
+    customer: str  # the customer leg dialed last ("" before any)
+    by: str  # the controller running it ("" from a version that did not say)
+    bridged: bool
+    since_ms: int
+
+
+def _outbound(agent: str, values: list[bytes | None]) -> _Outbound | None:
+    status, call, customer, by, bridged, since = (v.decode() if v else "" for v in values)
+    if status != "on_call" or not _UUID.fullmatch(call):
+        return None
+    return _Outbound(
+        agent=agent,
+        call=call,
+        customer=customer if _UUID.fullmatch(customer) else "",
+        by=by,
+        bridged=bridged == "1",
+        since_ms=int(since) if since.isdigit() else 0,
+    )
+
+
+async def _outbound_by_node(flow: QueueCallFlow) -> dict[str, list[_Outbound]]:
+    """The click-to-calls agents are on, by the node that dialed them (``outbound_node``)."""
+    store = flow.store
+    agents = sorted(raw.decode() for raw in await store.redis.smembers(store.keys.agents))
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for agent in agents:
+            pipe.hmget(store.keys.agent(agent), "status", "call", "outbound_leg", "outbound_by",
+                       "outbound_bridged", "since", "outbound_node")  # fmt: skip
+        rows = await pipe.execute()
+    out: dict[str, list[_Outbound]] = {}
+    for agent, values in zip(agents, rows, strict=True):
+        node = values[-1].decode() if values[-1] else ""
+        call = _outbound(agent, values[:-1]) if node in flow.nodes else None
+        if call is not None:
+            out.setdefault(node, []).append(call)
+    return out
+
+
+async def release_outbound(flow: QueueCallFlow, *, grace_ms: int = OUTBOUND_GRACE_MS) -> int:
+    """End the click-to-calls nobody will end: the agent's leg is gone from its node (its
+    hangup came while no controller could hear it), or the controller dialing it died before
+    the agent and the customer were bridged (the agent would hear ringback for ever, the
+    customer, once answered, silence). Their legs still up are hung up, the agent goes back to
+    the status they had. Only calls started ``grace_ms`` ago or more: before that the agent's
+    leg may not exist yet, or its controller's heartbeat be on its way. Returns how many were
+    ended."""
+    store = flow.store
+    agents = OutboundAgents(store)
+    now = int(time.time() * 1000)
+    ended = 0
+    for node, calls in (await _outbound_by_node(flow)).items():
+        calls = [c for c in calls if now - c.since_ms >= grace_ms]
+        if not calls:
+            continue
+        esl = flow.nodes[node]
+        gone = set(await _gone(flow, node, [c.call for c in calls]) or [])
+        owners = sorted({c.by for c in calls if c.by and not c.bridged and c.call not in gone})
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for owner in owners:
+                pipe.exists(store.keys.controller(owner))
+            alive = {o for o, up in zip(owners, await pipe.execute(), strict=True) if up}
+        for call in calls:
+            if call.call in gone:
+                why = "vanished"
+            elif call.by and not call.bridged and call.by not in alive:
+                why = "orphaned"
+            else:
+                continue
+            try:
+                for leg in (call.customer, call.call if why == "orphaned" else ""):
+                    if leg:
+                        await esl.api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            except EslError as exc:
+                log.warning("resync_node_failed node=%s error=%s", node, exc)
+                continue
+            if await agents.end(call.agent, call.call):
+                log.warning("outbound_call_%s uuid=%s agent=%s node=%s", why, call.call,
+                            call.agent, node)  # fmt: skip
+                ended += 1
+    return ended
+
+
 async def reconcile(flow: QueueCallFlow) -> Reconciled:
-    """``drop_vanished``, ``end_vanished``, then ``resync_parked``."""
+    """``drop_vanished``, ``end_vanished``, ``release_outbound``, then ``resync_parked``."""
     dropped = await drop_vanished(flow)
     ended = await end_vanished(flow)
+    outbound = await release_outbound(flow)
     enqueued = await resync_parked(flow)
-    if dropped or enqueued or ended:
-        log.warning("controller_resynced enqueued=%d dropped=%d ended=%d", enqueued, dropped,
-                    ended)  # fmt: skip
-    return Reconciled(enqueued, dropped, ended)
+    if dropped or enqueued or ended or outbound:
+        log.warning("controller_resynced enqueued=%d dropped=%d ended=%d outbound=%d", enqueued,
+                    dropped, ended, outbound)  # fmt: skip
+    return Reconciled(enqueued, dropped, ended, outbound)
 
 
 async def sync_once(flow: QueueCallFlow, center: AcdConfig | None = None) -> Reconciled:

@@ -54,6 +54,10 @@ async def test_agent_rings_first_then_the_cheapest_gateway_dials_the_customer(
         uuid for uuid, ch in desk.switch.channels.items() if ch.name.startswith("sofia/gateway")
     )
     await until(lambda: desk.switch.channels[started.call_id].other_uuid == customer)
+    # Bridged: a resync after its controller's death leaves the call alone (it ends as any).
+    key = desk.store.keys.agent("1000")
+    await until(lambda: desk.store.redis.hget(key, "outbound_bridged"))
+    assert (await desk.store.agent("1000"))["outbound_by"] == desk.store.controller_id
     dump = await desk.probe.api(f"uuid_dump {customer} json")
     for mark in ('"variable_cc_gateway":"gwb"', '"variable_cc_role":"caller"',
                  f'"variable_cc_call":"{started.call_id}"', '"variable_cc_agent":"1000"',
@@ -62,7 +66,8 @@ async def test_agent_rings_first_then_the_cheapest_gateway_dials_the_customer(
     await desk.probe.api(f"uuid_kill {customer}")
     await until(lambda: agent_is(desk.store, "1000", AgentStatus.AVAILABLE))
     agent = await desk.store.agent("1000")
-    assert "call" not in agent and "outbound_from" not in agent
+    for name in ("call", "outbound_from", "outbound_by", "outbound_leg", "outbound_bridged"):
+        assert name not in agent
 
 
 async def test_moscow_goes_through_gwa(desk: Desk) -> None:
