@@ -47,6 +47,8 @@ class LiveCall(BaseModel):
     wait_seconds: float = 0.0
     agent: str = ""
     node: str = ""
+    did: str = ""  # the number the caller dialed
+    campaign: str = ""  # its label (which advert)
 
 
 class QueueLive(BaseModel):
@@ -119,6 +121,8 @@ async def _call(store: AcdStore, call: str, now_ms: int) -> LiveCall | None:
         wait_seconds=max(0.0, (now_ms - enqueued) / 1000) if enqueued else 0.0,
         agent=_text(data.get(b"agent")),
         node=_text(data.get(b"node")),
+        did=_text(data.get(b"did")),
+        campaign=_text(data.get(b"campaign")),
     )
 
 

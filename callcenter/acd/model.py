@@ -70,6 +70,10 @@ class WaitingCall:
     skills: dict[str, int] = field(default_factory=dict)  # skill -> minimum proficiency
     enqueued_ms: int = 0
     node: str = ""  # the switch node the caller is on: offers must ring the agent there
+    # The number they dialed (``cc_did``) and its label (``cc_did_label``: which advert): for
+    # the screen-pop and the CRM's events from the first one on.
+    did: str = ""
+    campaign: str = ""
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,8 @@ return nil
 )
 
 # KEYS[1] base. ARGV: call id, queue, now_ms, priority, caller_number, caller_name, skills
-# ("skill=level,..."), node, day (UTC YYYY-MM-DD, for the queue's daily counters).
+# ("skill=level,..."), node, day (UTC YYYY-MM-DD, for the queue's daily counters), did,
+# campaign (the DID's label).
 # Puts a new caller in line, once: several controllers see the same CHANNEL_PARK, and a late
 # duplicate must never put back a call being offered.
 # Returns 1 (enqueued), 0 (known already) or an error for an unknown queue.
@@ -235,7 +236,8 @@ if redis.call('HSETNX', c, 'state', 'waiting') == 0 then return 0 end
 -- A caller with priority p is served as if they had come p * weight earlier.
 local score = now - priority * tonumber(weight)
 redis.call('HSET', c, 'queue', queue, 'caller_number', ARGV[5], 'caller_name', ARGV[6],
-  'priority', priority, 'skills', ARGV[7], 'enqueued_ms', now, 'score', score, 'node', ARGV[8])
+  'priority', priority, 'skills', ARGV[7], 'enqueued_ms', now, 'score', score, 'node', ARGV[8],
+  'did', ARGV[10] or '', 'campaign', ARGV[11] or '')
 redis.call('ZADD', q .. ':calls', score, call)
 -- Their place in line on arrival (1 = next), for the CDR's queue waits.
 local position = redis.call('ZRANK', q .. ':calls', call) + 1

@@ -321,6 +321,8 @@ class AcdStore:
                     skills,
                     call.node,
                     _day(),
+                    call.did,
+                    call.campaign,
                 ],
             )
         except ResponseError as exc:

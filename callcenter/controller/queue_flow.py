@@ -239,6 +239,8 @@ class QueueCallFlow:
             priority=int(priority_text) if priority_text.lstrip("-").isdigit() else 0,
             skills=skills,
             node=node,
+            did=event.variable("cc_did") or "",
+            campaign=event.variable("cc_did_label") or "",
         )
         try:
             if not await self.store.enqueue(call):

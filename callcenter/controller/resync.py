@@ -132,6 +132,8 @@ def _waiting_call(node: str, uuid: str, dump: dict[str, str]) -> WaitingCall | N
         # They have waited since they arrived, not since Redis came back.
         enqueued_ms=int(created) // 1000 if created.isdigit() and int(created) > 0 else 0,
         node=node,
+        did=dump.get("variable_cc_did", ""),
+        campaign=dump.get("variable_cc_did_label", ""),
     )
 
 

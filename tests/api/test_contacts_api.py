@@ -129,9 +129,10 @@ async def test_agents_cannot_import(api: Api, client: Client) -> None:
     assert (status, body["error_id"]) == (403, "forbidden")
 
 
-async def _ring(api: Api, call: str, number: str, agent: str) -> None:
+async def _ring(api: Api, call: str, number: str, agent: str, did: str = "") -> None:
     store = api.ctx.store(api.acme)
-    await store.enqueue(WaitingCall(call, "sales", caller_number=number, caller_name="WIRELESS"))
+    await store.enqueue(WaitingCall(call, "sales", caller_number=number, caller_name="WIRELESS",
+                                    did=did, campaign="radio" if did else ""))  # fmt: skip
     await store.login(agent)
     await store.ready(agent)
     assert await store.reserve("sales") is not None
@@ -142,7 +143,8 @@ async def test_screen_pop_shows_the_phone_book_card_to_the_agent_rung(
 ) -> None:
     await client.sign_in("sue")
     await _add(client, api, "+74951234567", "Ivan Petrov", company="Romashka")
-    await _ring(api, "call-7", "84951234567", "1001")  # the national form of the same number
+    # The national form of the same number, dialing the radio advert's number.
+    await _ring(api, "call-7", "84951234567", "1001", did="74957770000")
     await client.sign_in("alice")
     status, body = await client.request("GET", f"/api/v1/tenants/{api.acme}/screen-pop?call=call-7")
     assert status == 200, body
@@ -152,6 +154,7 @@ async def test_screen_pop_shows_the_phone_book_card_to_the_agent_rung(
     assert (body["caller_number"], body["caller_name"], body["queue"]) == (
         "84951234567", "WIRELESS", "sales"
     )  # fmt: skip
+    assert (body["did"], body["campaign"]) == ("74957770000", "radio")
     # bob was not rung: the call is not his to see.
     await client.sign_in("bob")
     status, body = await client.request("GET", f"/api/v1/tenants/{api.acme}/screen-pop?call=call-7")
@@ -189,22 +192,24 @@ async def test_screen_pop_asks_the_crm_when_the_phone_book_has_no_card(
     base, asked = crm_server
     api.ctx.center = Center.model_validate(
         {"tenants": [{"name": api.acme, "domain": "acme.example.com", "crm": {
-            "screen_pop_url": "https://crm.example.com/search?q={caller}&call={call}",
+            "screen_pop_url": "https://crm.example.com/search?q={caller}&call={call}&did={did}",
             "lookup": {"url": base + "/crm/v2/Contacts/search?phone={caller}",
                        "timeout_seconds": 2,
                        "fields": {"name": "data.0.Full_Name", "email": "data.0.Email"}}}}]}
     )  # fmt: skip
-    await _ring(api, "call-8", "+15557654321", "1001")
+    await _ring(api, "call-8", "+15557654321", "1001", did="+15550001111")
     await client.sign_in("alice")
     status, body = await client.request("GET", f"/api/v1/tenants/{api.acme}/screen-pop?call=call-8")
     assert status == 200, body
     assert body["card"]["name"] == "Zoe Zoho"
     assert body["card"]["source"] == "crm"
-    assert body["crm_url"] == "https://crm.example.com/search?q=%2B15557654321&call=call-8"
+    assert body["crm_url"] == (
+        "https://crm.example.com/search?q=%2B15557654321&call=call-8&did=%2B15550001111"
+    )
     assert asked == ["+15557654321"]
     # A number the CRM does not know: no card, the link still there.
     await _ring(api, "call-9", "+15550000000", "1002")
     await client.sign_in("bob")
     status, body = await client.request("GET", f"/api/v1/tenants/{api.acme}/screen-pop?call=call-9")
-    assert (status, body["card"]) == (200, None)
+    assert (status, body["card"], body["did"]) == (200, None, "")
     assert body["crm_url"].startswith("https://crm.example.com/search?q=%2B15550000000")

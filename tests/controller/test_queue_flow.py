@@ -21,6 +21,8 @@ DIALPLAN = """<include><context name="public">
     <condition field="destination_number" expression="^7000$">
       <action application="answer"/>
       <action application="set" data="cc_queue=support"/>
+      <action application="set" data="cc_did=74951234567"/>
+      <action application="set" data="cc_did_label=TV spring"/>
       <action application="park"/>
     </condition>
   </extension>
@@ -144,6 +146,9 @@ async def test_caller_reaches_an_agent_and_the_agent_wraps_up(center: Center) ->
     call = await center.switch.callers.dial("7000", caller_number="4951234567", caller_name="Ivan")
     await until(lambda: agent_is(center.store, "1000", AgentStatus.ON_CALL))
     await until(lambda: any(ch.other_uuid for ch in center.switch.channels.values()))
+    # The number dialed and its advert, from the caller's channel, for the screen-pop and CRM.
+    key = center.store.keys.call(call.uuid)
+    assert await center.store.redis.hmget(key, "did", "campaign") == [b"74951234567", b"TV spring"]
     await call.hangup()
     await until(lambda: agent_is(center.store, "1000", AgentStatus.WRAP_UP))
     await until(lambda: agent_is(center.store, "1000", AgentStatus.AVAILABLE))

@@ -34,6 +34,8 @@ DIALPLAN = """<include><context name="public">
     <condition field="destination_number" expression="^7000$">
       <action application="answer"/>
       <action application="set" data="cc_queue=support"/>
+      <action application="set" data="cc_did=74951234567"/>
+      <action application="set" data="cc_did_label=TV spring"/>
       <action application="park"/>
     </condition>
   </extension>
@@ -326,6 +328,8 @@ async def test_resync_enqueues_only_unknown_queue_callers_once(
 
         assert await resync_parked(flow) == 1
         assert await store.waiting("support") == [caller.uuid]
+        found = await store.redis.hmget(store.keys.call(caller.uuid), "did", "campaign")
+        assert found == [b"74951234567", b"TV spring"]  # as its CHANNEL_PARK would have
         assert await resync_parked(flow) == 0  # known now: not enqueued twice
         for unknown in (other.uuid, leg):
             assert not await store.redis.exists(store.keys.call(unknown))

@@ -57,9 +57,9 @@ def caller_leg(
 async def answered_call(store: AcdStore, call: str, *, leg_first: bool = True) -> None:
     """Queued, rung, answered by agent 1000, bridged, then the caller hangs up: the controller
     writes the caller's leg and the call's end from two handlers, in either order."""
-    await store.enqueue(
-        WaitingCall(call, "support", caller_number="79161234567", caller_name="Ivan", node="n1")
-    )
+    waiting = WaitingCall(call, "support", caller_number="79161234567", caller_name="Ivan",
+                          node="n1", did=DID, campaign="radio")  # fmt: skip
+    await store.enqueue(waiting)
     (offer,) = await store.reserve("support")
     await store.answered(offer)
     await store.bridged(offer)

@@ -54,12 +54,15 @@ CALLER_CARD = {
     "notes": "Prefers mornings",
 }
 DISPOSITIONS = ["sale", "no-sale", "callback"]
+DID, CAMPAIGN = "74951230000", "TV spring"  # the number the caller dials, and its advert
 DIALPLAN = """<include><context name="public">
   <extension name="support">
     <condition field="destination_number" expression="^7000$">
       <action application="set" data="cc_tenant={tenant}"/>
       <action application="answer"/>
       <action application="set" data="cc_queue=support"/>
+      <action application="set" data="cc_did={did}"/>
+      <action application="set" data="cc_did_label={campaign}"/>
       <action application="park"/>
     </condition>
   </extension>
@@ -142,7 +145,7 @@ async def center(tmp_path: Path, redis_url: str, db: Engine) -> AsyncIterator[We
     tenant = f"web{uuid.uuid4().hex[:8]}"
     plan = tmp_path / "dialplan"
     plan.mkdir()
-    (plan / "web.xml").write_text(DIALPLAN.format(tenant=tenant))
+    (plan / "web.xml").write_text(DIALPLAN.format(tenant=tenant, did=DID, campaign=CAMPAIGN))
     redis = Redis.from_url(redis_url)
     store = AcdStore(redis, tenant)
     config = center_for(tenant)

@@ -21,6 +21,8 @@ from callcenter.reports.rollup import buckets_of_calls, refresh_buckets
 from tests.web.conftest import (
     CALLER_CARD,
     CALLER_NUMBER,
+    CAMPAIGN,
+    DID,
     DISPOSITIONS,
     Visit,
     WebCenter,
@@ -119,6 +121,7 @@ async def test_an_agent_takes_a_call_while_the_supervisor_watches(
         await expect(page.locator("#caller-name")).to_have_text(CALLER_CARD["name"])
         await expect(page.locator("#caller-company")).to_have_text(CALLER_CARD["company"])
         await expect(page.locator("#caller-number")).to_have_text(CALLER_NUMBER)
+        await expect(page.locator("#call-did")).to_have_text(f"{DID} ({CAMPAIGN})")
         await expect(page.locator("#screen-pop-error")).to_be_hidden()
     else:
         error = page.locator("#screen-pop-error")

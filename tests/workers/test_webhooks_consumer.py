@@ -83,7 +83,9 @@ async def test_a_call_gives_its_events_signed_in_order(
         assert (p["tenant"], p["call_id"], p["caller_number"], p["queue"]) == (
             tenant, "call-1", "79161234567", "support",
         )  # fmt: skip
-    assert queued["position"] == 1 and queued["came_from"] is None and queued["did"] is None
+    # The DID from the first event on (the ACD has it from the caller's channel).
+    assert queued["position"] == 1 and queued["came_from"] is None and queued["did"] == DID
+    assert ringing["did"] == answered["did"] == DID
     assert ringing["agents"] == ["1000"] and ringing["agent"] == "1000"
     assert answered["agent"] == "1000" and answered["wait_ms"] >= 0
     assert (ended["did"], ended["caller_name"], ended["agent"]) == (DID, "Ivan", "1000")

@@ -100,6 +100,8 @@ class ScreenPop(BaseModel):
     caller_number: str
     caller_name: str
     queue: str
+    did: str = ""  # the number the caller dialed ("" when not a live call or not known)
+    campaign: str = ""  # its label in the center file (which advert brought the call)
     card: Card | None
     crm_url: str | None
 
@@ -255,7 +257,7 @@ async def import_file(call: ApiCall) -> ImportOut:
 
 
 async def _crm(
-    call: ApiCall, number: str, *, need_card: bool, call_id: str, queue: str
+    call: ApiCall, number: str, *, need_card: bool, call_id: str, queue: str, did: str
 ) -> tuple[Card | None, str | None]:
     """The tenant's CRM card (asked only when the phone book has none) and screen-pop link,
     when its configuration has hooks for them. A slow or broken CRM gives no card, never an
@@ -264,7 +266,8 @@ async def _crm(
     crm = tenant.crm if tenant is not None else None
     if crm is None:
         return None, None
-    url = screen_pop_url(crm, caller=number, call=call_id, queue=queue, agent=call.agent_id or "")
+    url = screen_pop_url(crm, caller=number, call=call_id, did=did, queue=queue,
+                         agent=call.agent_id or "")  # fmt: skip
     if not need_card:
         return None, url
     found = await lookup_card(crm, number)
@@ -281,7 +284,7 @@ async def _crm(
 async def screen_pop(call: ApiCall) -> ScreenPop:
     assert call.tenant is not None
     query = call.query(ScreenPopQuery)
-    caller_name = queue = ""
+    caller_name = queue = did = campaign = ""
     if query.call:
         live = await live_call(call.ctx.store(call.tenant), query.call)
         if live is None:
@@ -293,6 +296,7 @@ async def screen_pop(call: ApiCall) -> ScreenPop:
             if call.agent_id not in mine:
                 raise Forbidden(f"call {query.call!r} is not offered to you")
         number, caller_name, queue = live.caller_number, live.caller_name, live.queue
+        did, campaign = live.did, live.campaign
     elif query.number and call.at_least(Role.SUPERVISOR):
         number = query.number
     else:
@@ -304,6 +308,7 @@ async def screen_pop(call: ApiCall) -> ScreenPop:
         card = Card(name=found.name, company=found.company, email=found.email,
                     notes=found.notes, source="phonebook", contact_id=found.id)  # fmt: skip
     crm_card, crm_url = await _crm(call, number, need_card=card is None, call_id=query.call or "",
-                                   queue=queue)  # fmt: skip
+                                   queue=queue, did=did)  # fmt: skip
     return ScreenPop(call=query.call, caller_number=number, caller_name=caller_name, queue=queue,
-                     card=card or crm_card, crm_url=crm_url)  # fmt: skip
+                     did=did, campaign=campaign, card=card or crm_card,
+                     crm_url=crm_url)  # fmt: skip

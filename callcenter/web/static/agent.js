@@ -79,7 +79,9 @@ function callSeen(call, state, frame = {}) {
   if (fresh) {
     if (!frame.caller_number) $('caller-number').textContent = '';
     $('caller-name').textContent = frame.caller_name || 'Incoming call';
-    for (const id of ['caller-company', 'caller-email', 'caller-notes']) $(id).textContent = '';
+    for (const id of ['caller-company', 'caller-email', 'caller-notes', 'call-did']) {
+      $(id).textContent = '';
+    }
     $('crm-link').hidden = true;
     screenPop(call);
   }
@@ -98,6 +100,9 @@ async function screenPop(call) {
     $('caller-email').textContent = card.email || '';
     $('caller-notes').textContent = card.notes || '';
     $('call-queue').textContent = pop.queue || '';
+    // The number the caller dialed, with its label: which advert brought them.
+    $('call-did').textContent = [pop.did, pop.campaign && `(${pop.campaign})`]
+      .filter(Boolean).join(' ');
     const link = $('crm-link');
     // Only a web address: never a javascript: or data: URL from a CRM setting.
     link.hidden = !(pop.crm_url && /^https?:\/\//i.test(pop.crm_url));
