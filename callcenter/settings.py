@@ -7,6 +7,7 @@ place that reads ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -125,6 +126,29 @@ class HttpSettings(_Section):
     # The center file the API reads (queues, dispositions, CRM hooks); default: the one the
     # controller runs.
     center: Path | None = None
+    # The reverse proxies in front of the API (addresses or networks, "10.0.0.5",
+    # "10.0.0.0/8"): only from them is X-Forwarded-For believed, for the client's address in
+    # the sign-in limits and the audit log. Empty: the peer's address is the client's.
+    trusted_proxies: list[str] = []
+    # Wrong passwords allowed per login and client address within the window, before sign-ins
+    # of that login from that address wait the window out (6x per address, 10x per login).
+    sign_in_max_failures: int = Field(5, ge=1, le=1000)
+    sign_in_window_minutes: float = Field(15.0, gt=0, le=24 * 60)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):  # from the environment: "10.0.0.5,10.0.1.0/24"
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                    ) from None
+        return value
 
 
 class LoggingSettings(_Section):

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from callcenter import __version__
+from callcenter.api.client_address import parse_networks
 from callcenter.api.context import ApiContext
 from callcenter.api.errors import ApiError
 from callcenter.api.openapi import openapi_document
@@ -27,8 +28,17 @@ from callcenter.api.resources import (
     stats,
     users,
 )
-from callcenter.api.routing import CONTEXT, SESSIONS, Route, RouteTable, dispatcher
+from callcenter.api.routing import (
+    CONTEXT,
+    SESSIONS,
+    SIGN_IN_LIMITS,
+    TRUSTED_PROXIES,
+    Route,
+    RouteTable,
+    dispatcher,
+)
 from callcenter.api.sessions import Sessions
+from callcenter.api.sign_in_limits import SignInLimits
 from callcenter.web import add_pages
 
 __all__ = ["ROUTE_TABLES", "make_app"]
@@ -53,10 +63,10 @@ ROUTE_TABLES: list[RouteTable] = [
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _json_error(status: int, error_id: str, message: str, details: dict[str, object] | None = None
-                ) -> web.Response:  # fmt: skip
+def _json_error(status: int, error_id: str, message: str, details: dict[str, object] | None = None,
+                headers: dict[str, str] | None = None) -> web.Response:  # fmt: skip
     body = {"error_id": error_id, "message": message, "details": details or {}}
-    return web.json_response(body, status=status)
+    return web.json_response(body, status=status, headers=headers)
 
 
 @web.middleware
@@ -65,7 +75,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return _json_error(exc.status, exc.error_id, exc.message, exc.details)
+        return _json_error(exc.status, exc.error_id, exc.message, exc.details, exc.headers)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
@@ -89,6 +99,13 @@ def make_app(ctx: ApiContext, tables: Iterable[RouteTable] | None = None) -> web
     app = web.Application(middlewares=[errors], client_max_size=32 * 1024 * 1024)
     app[CONTEXT] = ctx
     app[SESSIONS] = Sessions(ctx.redis, int(ctx.http.session_hours * 3600))
+    app[SIGN_IN_LIMITS] = SignInLimits(
+        ctx.redis,
+        max_failures=ctx.http.sign_in_max_failures,
+        window_seconds=ctx.http.sign_in_window_minutes * 60,
+        namespace=ctx.key_namespace,
+    )
+    app[TRUSTED_PROXIES] = parse_networks(ctx.http.trusted_proxies)
     for route in routes:
         app.router.add_route(route.method, route.path, dispatcher(route))
     document = openapi_document(routes, __version__)

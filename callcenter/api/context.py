@@ -34,6 +34,8 @@ class ApiContext:
     http: HttpSettings = field(default_factory=HttpSettings)
     # Per tenant: the controller's live call control, set once its switch connections are up.
     call_control: dict[str, CallControl] = field(default_factory=dict)
+    # The prefix of the API's own Redis keys that are not a tenant's (sign-in limits).
+    key_namespace: str = "cc"
 
     # Where the center file is (read again for the admin's view and dialplan pushes, so an
     # edited file shows without a restart), the dialplan templates that override the

@@ -11,13 +11,20 @@ __all__ = ["ApiError", "Forbidden", "NotFound", "Unauthorized", "Unprocessable"]
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, error_id: str, message: str, details: dict[str, Any] | None = None
+        self,
+        status: int,
+        error_id: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_id = error_id
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         return {"error_id": self.error_id, "message": self.message, "details": self.details}

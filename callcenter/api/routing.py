@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from callcenter.api.client_address import Network, client_address
 from callcenter.api.context import ApiContext
 from callcenter.api.errors import ApiError, Forbidden, NotFound, Unauthorized
 from callcenter.api.sessions import COOKIE, Sessions
+from callcenter.api.sign_in_limits import SignInLimits
 from callcenter.users import service as users
 from callcenter.users.audit import record
 from callcenter.users.errors import BadCredentialsError
@@ -27,6 +29,8 @@ from callcenter.users.model import ALL_TENANTS, Grant, Identity, Role
 __all__ = [
     "CONTEXT",
     "SESSIONS",
+    "SIGN_IN_LIMITS",
+    "TRUSTED_PROXIES",
     "ApiCall",
     "Handler",
     "Route",
@@ -40,6 +44,8 @@ log = logging.getLogger("callcenter.api")
 
 CONTEXT = web.AppKey("context", ApiContext)
 SESSIONS = web.AppKey("sessions", Sessions)
+SIGN_IN_LIMITS = web.AppKey("sign_in_limits", SignInLimits)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])
 M = TypeVar("M", bound=BaseModel)
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Largest JSON body read (an import file goes as multipart, with its own limit).
@@ -61,6 +67,11 @@ class ApiCall:
 
     def param(self, name: str) -> str:
         return self.request.match_info[name]
+
+    @property
+    def client(self) -> str:
+        """The client's address (behind a trusted proxy, the one it forwarded for)."""
+        return client_address(self.request, self.request.app[TRUSTED_PROXIES])
 
     @property
     def who(self) -> str:
@@ -292,7 +303,7 @@ async def _audit(call: ApiCall, status: int) -> None:
             target=call.request.path,
             status=status,
             tenant=call.tenant,
-            remote=call.request.remote,
+            remote=call.client,
             details=call.audit_details,
         )
     except Exception:

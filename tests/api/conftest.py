@@ -83,7 +83,9 @@ class Client:
 async def api(redis_url: str, db: Engine) -> AsyncIterator[Api]:
     acme, globex = f"acme{uuid.uuid4().hex[:6]}", f"globex{uuid.uuid4().hex[:6]}"
     redis = Redis.from_url(redis_url)
-    ctx = ApiContext(redis=redis, engine=db, tenants=[acme, globex])
+    ctx = ApiContext(
+        key_namespace=f"t{uuid.uuid4().hex[:8]}", redis=redis, engine=db, tenants=[acme, globex]
+    )
     for tenant in (acme, globex):
         await acd(tenant).apply(ctx.store(tenant))
     for login, tenant, role, agent in (

@@ -4,6 +4,7 @@ simulated switch for the push."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,6 +36,7 @@ async def admin_api(
     esl = InboundClient("127.0.0.1", sim.port, "ClueCon", name="node1")
     await esl.connect()
     ctx = ApiContext(
+        key_namespace=f"t{uuid.uuid4().hex[:8]}",
         redis=redis,
         engine=db,
         tenants=["acme", "globex"],

@@ -3,6 +3,7 @@ this process, driven by agents and supervisors through the API."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -36,7 +37,8 @@ async def floor(desk: Desk, redis_url: str, db: Engine) -> AsyncIterator[Floor]:
     tenant = desk.store.keys.tenant
     redis = Redis.from_url(redis_url)
     ctx = ApiContext(redis=redis, engine=db, tenants=[tenant],
-                     center=Center.model_construct(tenants=[desk.tenant]))  # fmt: skip
+                     center=Center.model_construct(tenants=[desk.tenant]),
+                     key_namespace=f"t{uuid.uuid4().hex[:8]}")  # fmt: skip
     ctx.call_control[tenant] = desk.control
     for login, role, agent in (("anna", "agent", "1000"), ("boris", "agent", "1001"),
                                ("sue", "supervisor", None)):  # fmt: skip

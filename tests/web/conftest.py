@@ -171,7 +171,13 @@ async def center(tmp_path: Path, redis_url: str, db: Engine) -> AsyncIterator[We
         users.create_user(db, login, login.title(), PASSWORD)
         users.grant(db, login, where, role, agent)
     create_contact(db, tenant=tenant, contact=NewContact(phone=CALLER_NUMBER, **CALLER_CARD))
-    ctx = ApiContext(redis=redis, engine=db, tenants=[tenant], center=config)
+    ctx = ApiContext(
+        key_namespace=f"t{uuid.uuid4().hex[:8]}",
+        redis=redis,
+        engine=db,
+        tenants=[tenant],
+        center=config,
+    )
     await ctx.controller_up({"sim": esl}, store)
     server = ApiServer(ctx, LOCAL, 0)
     await server.start()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from callcenter.api.errors import ApiError, Unauthorized
-from callcenter.api.routing import SESSIONS, ApiCall, RouteTable
+from callcenter.api.routing import SESSIONS, SIGN_IN_LIMITS, ApiCall, RouteTable
 from callcenter.api.sessions import COOKIE
 from callcenter.users import service as users
 from callcenter.users.audit import record
@@ -16,6 +18,13 @@ from callcenter.users.model import Identity
 __all__ = ["GrantOut", "Login", "Me", "routes"]
 
 routes = RouteTable("session")
+log = logging.getLogger("callcenter.api")
+
+
+def _minutes(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    return f"{-(-seconds // 60)} min"
 
 
 class Login(BaseModel):
@@ -56,12 +65,29 @@ def me(identity: Identity, served: list[str]) -> Me:
 async def sign_in(call: ApiCall) -> web.Response:
     form = await call.payload(Login)
     ctx = call.ctx
+    limits, client = call.request.app[SIGN_IN_LIMITS], call.client
+    wait = await limits.retry_after(form.login, client)
+    if wait:
+        # Refused before the password is looked at: no hashing work, nothing to learn.
+        log.warning("sign_in_limited login=%r remote=%s retry_after=%d", form.login, client, wait)
+        await ctx.db(record, ctx.engine, actor=form.login, action="sign-in", target="session",
+                     status=429, remote=client, details={"ok": False, "retry_after": wait},
+                     )  # fmt: skip
+        raise ApiError(
+            429,
+            "too-many-attempts",
+            f"too many wrong passwords: try again in {_minutes(wait)}",
+            {"retry_after_seconds": wait},
+            headers={"Retry-After": str(wait)},
+        )
     try:
         identity = await ctx.db(users.authenticate, ctx.engine, form.login, form.password)
     except BadCredentialsError as exc:
+        await limits.failed(form.login, client)
         await ctx.db(record, ctx.engine, actor=form.login, action="sign-in", target="session",
-                     status=401, remote=call.request.remote, details={"ok": False})  # fmt: skip
+                     status=401, remote=client, details={"ok": False})  # fmt: skip
         raise ApiError(401, exc.error_id, exc.message) from None
+    await limits.succeeded(form.login, client)
     secret = await call.request.app[SESSIONS].open(identity.user_id)
     response = web.json_response(me(identity, ctx.tenants).model_dump(mode="json"))
     response.set_cookie(
@@ -74,7 +100,7 @@ async def sign_in(call: ApiCall) -> web.Response:
         path="/",
     )
     await ctx.db(record, ctx.engine, actor=identity.login, action="sign-in", target="session",
-                 status=200, remote=call.request.remote, details={"ok": True})  # fmt: skip
+                 status=200, remote=client, details={"ok": True})  # fmt: skip
     return response
 
 
