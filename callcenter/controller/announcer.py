@@ -37,7 +37,6 @@ node this announcer drives.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -48,6 +47,7 @@ from redis.exceptions import RedisError
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import AgentStatus
 from callcenter.acd.store import AcdStore
+from callcenter.cancellation import cancel_and_wait, reraise_cancellation
 from callcenter.esl.client import InboundClient
 from callcenter.esl.commands import check_value
 from callcenter.esl.errors import EslError
@@ -236,15 +236,14 @@ class Announcer:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
 
     async def _run(self) -> None:
         while True:
             try:
                 await self.tick()
             except (AcdError, EslError, RedisError, OSError) as exc:
+                reraise_cancellation()
                 log.warning("announce_tick_failed error=%s", exc)
             await asyncio.sleep(self.tick_seconds)
 

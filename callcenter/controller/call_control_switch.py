@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.errors import AcdError
 from callcenter.acd.store import AcdStore
+from callcenter.cancellation import cancel_and_wait
 from callcenter.controller.call_control_dial import originate_spec
 from callcenter.controller.call_control_errors import (
     BadDestinationError,
@@ -235,6 +236,4 @@ class Tasks:
                 log.error("call_control_task_failed error=%r", exc, exc_info=exc)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))

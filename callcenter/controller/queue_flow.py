@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import Offer, WaitingCall
 from callcenter.acd.store import AcdStore
+from callcenter.cancellation import cancel_and_wait, reraise_cancellation
 from callcenter.controller.cdr_legs import leg_entry
 from callcenter.esl.client import InboundClient
 from callcenter.esl.commands import check_value
@@ -136,11 +137,7 @@ class QueueCallFlow:
 
     async def stop(self) -> None:
         background = [t for t in (self._ticker, self._beater) if t is not None]
-        for task in background:
-            task.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, *background, return_exceptions=True)
+        await cancel_and_wait([*self._tasks, *background])
 
     def serves_tenant(self, tenant: str | None) -> bool:
         """Whether a call marked with ``cc_tenant`` (the dialplan sets it) is this controller's.
@@ -603,6 +600,7 @@ class QueueCallFlow:
             try:
                 await self.store.heartbeat(self.settings.lease_seconds)
             except (AcdError, RedisError, OSError) as exc:
+                reraise_cancellation()
                 log.warning("queue_heartbeat_failed error=%s", exc)
             await asyncio.sleep(self.settings.lease_seconds / 4)
 
@@ -616,4 +614,5 @@ class QueueCallFlow:
                     await self._overflow(raw.decode())
                     await self.dispatch(raw.decode())
             except (AcdError, EslError, RedisError, OSError) as exc:
+                reraise_cancellation()
                 log.warning("queue_tick_failed error=%s", exc)

@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 from callcenter.acd.config import AcdConfig
 from callcenter.acd.errors import AcdError
 from callcenter.acd.model import WaitingCall
+from callcenter.cancellation import reraise_cancellation
 from callcenter.controller.call_control_agents import OutboundAgents
 from callcenter.controller.queue_flow import QueueCallFlow
 from callcenter.esl.client import InboundClient
@@ -428,6 +429,7 @@ async def keep_in_sync(
         try:
             seen = await _server_id(flow)
         except RedisError as exc:
+            reraise_cancellation()
             if not down:
                 log.warning("redis_unavailable error=%s", exc)
             down = True
@@ -441,11 +443,13 @@ async def keep_in_sync(
             try:
                 await sync_once(flow, center)
             except RedisError as exc:
+                reraise_cancellation()
                 log.warning("resync_failed error=%s", exc)
                 down = True
                 await asyncio.sleep(probe)
                 continue
             except Exception:
+                reraise_cancellation()
                 log.exception("resync_failed")
             if down:
                 log.warning("redis_back")

@@ -36,6 +36,7 @@ from callcenter.acd.store import AcdStore
 from callcenter.api.context import ApiContext
 from callcenter.api.errors import ApiError, Forbidden
 from callcenter.api.routing import CONTEXT, ApiCall, RouteTable
+from callcenter.cancellation import cancel_and_wait, reraise_cancellation
 from callcenter.users.model import Role
 
 __all__ = [
@@ -167,11 +168,7 @@ class TenantFeed:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     def publish(self, frame: dict[str, Any]) -> None:
@@ -188,6 +185,7 @@ class TenantFeed:
                 reply = await self.store.redis.xread({key: last}, count=READ_COUNT, block=BLOCK_MS)
                 failures = 0
             except (RedisError, OSError) as exc:
+                reraise_cancellation()
                 failures += 1
                 log.warning("live_read_failed tenant=%s error=%s", self.tenant, exc)
                 await asyncio.sleep(min(5.0, 0.2 * 2**failures))
@@ -241,6 +239,7 @@ class TenantFeed:
             try:
                 queues = await queues_live(self.store)
             except (RedisError, OSError) as exc:
+                reraise_cancellation()
                 log.warning("live_queues_failed tenant=%s error=%s", self.tenant, exc)
                 continue
             self.publish({"type": "queues", "queues": [q.model_dump(mode="json") for q in queues]})
