@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy import Engine
@@ -18,10 +18,21 @@ from callcenter.controller.call_control import CallControl, CallControlSettings
 from callcenter.esl.client import InboundClient
 from callcenter.settings import HttpSettings
 
-__all__ = ["ApiContext"]
+__all__ = ["ApiContext", "PresignedStorage"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class PresignedStorage(Protocol):
+    def presigned_get(
+        self,
+        uri: str,
+        *,
+        expires_seconds: int = 300,
+        content_type: str | None = None,
+        filename: str | None = None,
+    ) -> str: ...
 
 
 @dataclass
@@ -46,6 +57,9 @@ class ApiContext:
     # The workers' storage folder of processed recordings: only files under it are served
     # (None: wherever the recording's row says, for an s3:// storage or the tests).
     recordings_root: Path | None = None
+    # The workers' S3 storage, when they keep recordings in a bucket: the API sends the
+    # browser to a presigned URL of the object (None: s3:// recordings cannot be served).
+    recording_storage: PresignedStorage | None = None
     # The controller's node clients once its switch connections are up (live call control).
     switches: dict[str, InboundClient] = field(default_factory=dict)
 

@@ -7,18 +7,30 @@ from pathlib import Path
 import yaml
 from redis.asyncio import Redis
 
-from callcenter.api.context import ApiContext
+from callcenter.api.context import ApiContext, PresignedStorage
 from callcenter.api.server import ApiServer
 from callcenter.center.tenant import Center
 from callcenter.db.engine import make_engine
-from callcenter.settings import Settings
+from callcenter.settings import Settings, WorkerSettings
 
-__all__ = ["center_of", "local_storage", "start_api"]
+__all__ = ["center_of", "local_storage", "s3_storage", "start_api"]
 
 
 def local_storage(spec: str) -> Path | None:
     """The folder of the workers' storage setting; None for an s3:// bucket."""
     return None if spec.startswith("s3://") else Path(spec).expanduser().resolve()
+
+
+def s3_storage(settings: WorkerSettings) -> PresignedStorage | None:
+    """The workers' S3 storage (to presign recordings' URLs); None for a folder."""
+    if not settings.storage.startswith("s3://"):
+        return None
+    from workers.recordings.s3 import S3Storage
+    from workers.recordings.storage import configured_storage
+
+    storage = configured_storage(settings)
+    assert isinstance(storage, S3Storage)
+    return storage
 
 
 def center_of(path: str | Path) -> Center | None:
@@ -54,6 +66,7 @@ async def start_api(
         center_path=center_path if center is not None else None,
         conf_dirs=conf_dirs or {},
         recordings_root=local_storage(settings.worker.storage),
+        recording_storage=s3_storage(settings.worker),
     )
     server = ApiServer(
         ctx, host or settings.http.host, settings.http.port if port is None else port

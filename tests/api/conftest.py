@@ -3,6 +3,7 @@ role, and a client that speaks to it over HTTP like any integration."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
@@ -77,6 +79,20 @@ class Client:
 
     async def sign_in(self, login: str, password: str = PASSWORD) -> tuple[int, Any]:
         return await self.request("POST", "/api/v1/session", {"login": login, "password": password})
+
+
+@contextlib.asynccontextmanager
+async def http_site(app: web.Application) -> AsyncIterator[str]:
+    """``app`` served on a free local port (a CRM, a bucket...): its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

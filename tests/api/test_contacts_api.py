@@ -14,7 +14,7 @@ from aiohttp import web
 
 from callcenter.acd.model import WaitingCall
 from callcenter.center.tenant import Center
-from tests.api.conftest import Api, Client
+from tests.api.conftest import Api, Client, http_site
 
 
 async def _add(client: Client, api: Api, phone: str, name: str, **extra: str) -> dict[str, object]:
@@ -175,15 +175,8 @@ async def crm_server() -> AsyncIterator[tuple[str, list[str]]]:
 
     app = web.Application()
     app.router.add_get("/crm/v2/Contacts/search", contacts)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", asked
-    finally:
-        await runner.cleanup()
+    async with http_site(app) as base:
+        yield base, asked
 
 
 async def test_screen_pop_asks_the_crm_when_the_phone_book_has_no_card(

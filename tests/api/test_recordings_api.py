@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from aiohttp import web
 from sqlalchemy import Engine
 
-from tests.api.conftest import Api, Client
+from tests.api.conftest import Api, Client, http_site
 from tests.calls.rows import T0, add_call, add_recording
+from workers.recordings.s3 import S3Credentials, S3Storage
 from workers.recordings.storage import LocalStorage, recording_key
 
 AUDIO = os.urandom(4096)  # what the file holds; the API serves bytes, it does not decode them
@@ -140,7 +144,7 @@ async def test_no_recording_unprocessed_or_kept_in_s3(api: Api, client: Client, 
         (bare, "/audio", 404, "no-recording", "has no recording"),
         (pending, "/audio", 404, "recording-not-ready", "still being processed"),
         (failed, "/audio", 404, "recording-not-ready", "not a WAV file"),
-        (in_s3, "/audio", 501, "recording-in-s3", "S3"),
+        (in_s3, "/audio", 501, "recording-in-s3", "no S3 storage configured"),
         ("nope", "/audio", 404, "unknown-call", "no call"),
     ):
         status, body = await client.request("GET", rec_path(api, call) + path_end)
@@ -159,3 +163,61 @@ async def test_a_file_outside_the_storage_folder_is_never_served(
     status, _, body = await get_bytes(client, rec_path(api, stored["alice"]) + "/audio")
     assert status == 403
     assert b"recording-outside-storage" in body
+
+
+@pytest.fixture
+async def bucket_host() -> AsyncIterator[tuple[str, list[web.Request]]]:
+    """An HTTP server where the browser lands after the redirect (the bucket's endpoint): it
+    keeps the requests and answers with the recording's bytes."""
+    seen: list[web.Request] = []
+
+    async def get_object(request: web.Request) -> web.Response:
+        seen.append(request)
+        return web.Response(body=AUDIO, content_type=request.query["response-content-type"])
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", get_object)
+    async with http_site(app) as base:
+        yield base, seen
+
+
+async def test_a_recording_in_s3_is_a_redirect_to_a_presigned_url(
+    api: Api, client: Client, db: Engine, bucket_host: tuple[str, list[web.Request]]
+) -> None:
+    endpoint, seen = bucket_host
+    api.ctx.recording_storage = S3Storage(
+        "rec", "prod", credentials=S3Credentials("AKID", "SECRET"), endpoint=endpoint
+    )
+    call = add_call(db, tenant=api.acme, agent="1001")
+    key = recording_key(api.acme, call, T0.date(), ".flac")
+    add_recording(db, call, tenant=api.acme, storage_uri=f"s3://rec/prod/{key}", format="flac",
+                  size_bytes=len(AUDIO), processed_at=T0)  # fmt: skip
+    await client.sign_in("alice")
+    audio = client.base + rec_path(api, call) + "/audio"
+    async with client.session.get(audio, allow_redirects=False) as response:
+        assert response.status == 307
+        assert response.headers["Cache-Control"] == "no-store"
+        location = response.headers["Location"]
+    assert location.startswith(f"{endpoint}/rec/prod/{key}?")
+    query = dict(parse_qsl(urlsplit(location).query))
+    assert query["X-Amz-Expires"] == "300" and query["X-Amz-Signature"]
+    assert query["X-Amz-Credential"].startswith("AKID/")
+    assert "SECRET" not in location and "response-content-disposition" not in query
+    # What the browser's <audio> does: follows it, and gets the bytes from the bucket.
+    status, headers, body = await get_bytes(client, rec_path(api, call) + "/audio")
+    assert (status, body, headers["Content-Type"]) == (200, AUDIO, "audio/flac")
+    assert seen[-1].path == f"/rec/prod/{key}"
+    assert seen[-1].query["X-Amz-Credential"].startswith("AKID/")  # signed, as presigned
+    # A download names the file.
+    await get_bytes(client, rec_path(api, call) + "/audio", download="1")
+    assert seen[-1].query["response-content-disposition"] == f'attachment; filename="{call}.flac"'
+    # bob did not handle the call: no URL for him.
+    await client.sign_in("bob")
+    async with client.session.get(audio, allow_redirects=False) as response:
+        assert response.status == 403
+    # A row naming another bucket is not signed for.
+    other = add_call(db, tenant=api.acme, agent="1001")
+    add_recording(db, other, tenant=api.acme, storage_uri=f"s3://elsewhere/{other}.flac")
+    await client.sign_in("alice")
+    status, body = await client.request("GET", rec_path(api, other) + "/audio")
+    assert (status, body["error_id"]) == (501, "recording-storage-unknown")

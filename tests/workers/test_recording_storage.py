@@ -6,10 +6,17 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from workers.recordings.s3 import EMPTY_SHA256, S3Credentials, S3Storage, sign_request
+from workers.recordings.s3 import (
+    EMPTY_SHA256,
+    S3Credentials,
+    S3Storage,
+    presign_url,
+    sign_request,
+)
 from workers.recordings.storage import (
     LocalStorage,
     StorageError,
@@ -268,3 +275,49 @@ def test_sigv4_signs_a_session_token() -> None:
     )
     assert headers["x-amz-security-token"] == "TOKEN"
     assert "x-amz-security-token" in headers["authorization"].split("SignedHeaders=")[1]
+
+
+def test_presigned_url_example() -> None:
+    # "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)": a GET of
+    # test.txt valid 24 h.
+    url = presign_url(
+        method="GET",
+        scheme="https",
+        host=HOST,
+        path="/test.txt",
+        credentials=AWS_EXAMPLE,
+        region="us-east-1",
+        when=WHEN,
+        expires_seconds=86400,
+    )
+    assert url == (
+        "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+    )
+
+
+def test_presigned_get_signs_the_answer_headers_and_refuses_what_is_not_ours() -> None:
+    storage = S3Storage("rec", "prod", credentials=S3Credentials("AK", "SK"),
+                        endpoint="http://minio:9000", region="eu-west-1")  # fmt: skip
+    url = storage.presigned_get(
+        "s3://rec/prod/acme/a.flac", content_type="audio/flac", filename="a.flac", when=WHEN
+    )
+    assert url.startswith("http://minio:9000/rec/prod/acme/a.flac?")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["response-content-type"] == "audio/flac"
+    assert query["response-content-disposition"] == 'attachment; filename="a.flac"'
+    assert query["X-Amz-Expires"] == "300"
+    assert query["X-Amz-Credential"] == "AK/20130524/eu-west-1/s3/aws4_request"
+    # The answer headers are signed: changing one breaks the signature.
+    other = storage.presigned_get("s3://rec/prod/acme/a.flac", content_type="audio/ogg", when=WHEN)
+    assert dict(parse_qsl(urlsplit(other).query))["X-Amz-Signature"] != query["X-Amz-Signature"]
+    for uri in ("s3://other/prod/a.flac", "s3://rec/test/a.flac", "s3://rec/prod/../a.flac"):
+        with pytest.raises(StorageError):
+            storage.presigned_get(uri)
+    with pytest.raises(StorageError, match="letters, digits"):
+        storage.presigned_get("s3://rec/prod/a.flac", filename='a"; x=.flac')
+    for seconds in (0, 604_801):
+        with pytest.raises(StorageError, match="1 s to 7 days"):
+            storage.presigned_get("s3://rec/prod/a.flac", expires_seconds=seconds)

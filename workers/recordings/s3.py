@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from workers.recordings.errors import StorageError, StorageNotFound
 from workers.recordings.storage import check_key
 
-__all__ = ["S3Credentials", "S3Storage", "sign_request"]
+__all__ = ["S3Credentials", "S3Storage", "presign_url", "sign_request"]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_SINGLE_PUT = 5 * 1024**3
@@ -90,15 +90,74 @@ def sign_request(
             hashlib.sha256(canonical.encode()).hexdigest(),
         ]
     )
-    key = ("AWS4" + credentials.secret_key).encode()
-    for part in (amz_date[:8], region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    signature = _signature(credentials, amz_date, region, service, to_sign)
     signed["authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope},"
         f"SignedHeaders={';'.join(names)},Signature={signature}"
     )
     return signed
+
+
+def _signature(
+    credentials: S3Credentials, amz_date: str, region: str, service: str, to_sign: str
+) -> str:
+    key = ("AWS4" + credentials.secret_key).encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def presign_url(
+    *,
+    method: str,
+    scheme: str,
+    host: str,
+    path: str,
+    credentials: S3Credentials,
+    region: str,
+    when: datetime,
+    expires_seconds: int,
+    query: Mapping[str, str] | None = None,
+    service: str = "s3",
+) -> str:
+    """A URL that does ``method`` on ``path`` without any header for ``expires_seconds`` from
+    ``when`` (AWS Signature Version 4 in the query string, the payload unsigned): what a
+    browser is sent to for an object. ``query``: more parameters, signed too
+    (``response-content-disposition``...)."""
+    if not 1 <= expires_seconds <= 604_800:
+        raise StorageError(f"a presigned URL lives 1 s to 7 days, not {expires_seconds} s")
+    amz_date = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    params = dict(query or {})
+    params.update({
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+        "X-Amz-Credential": f"{credentials.access_key}/{scope}",
+        "X-Amz-Date": amz_date,
+        "X-Amz-Expires": str(expires_seconds),
+        "X-Amz-SignedHeaders": "host",
+    })  # fmt: skip
+    if credentials.session_token:
+        params["X-Amz-Security-Token"] = credentials.session_token
+    canonical_query = "&".join(
+        f"{_uri_encode(k, keep_slash=False)}={_uri_encode(v, keep_slash=False)}"
+        for k, v in sorted(params.items())
+    )
+    encoded_path = _uri_encode(path, keep_slash=True) or "/"
+    canonical = "\n".join(
+        [
+            method.upper(),
+            encoded_path,
+            canonical_query,
+            f"host:{host}\n",
+            "host",
+            "UNSIGNED-PAYLOAD",
+        ]
+    )
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    signature = _signature(credentials, amz_date, region, service, to_sign)
+    return f"{scheme}://{host}{encoded_path}?{canonical_query}&X-Amz-Signature={signature}"
 
 
 class S3Storage:
@@ -163,6 +222,36 @@ class S3Storage:
 
     def open(self, uri: str) -> BinaryIO:
         return self._send("GET", self._object_key(uri), {}, EMPTY_SHA256)
+
+    def presigned_get(
+        self,
+        uri: str,
+        *,
+        expires_seconds: int = 300,
+        content_type: str | None = None,
+        filename: str | None = None,
+        when: datetime | None = None,
+    ) -> str:
+        """A URL a browser gets the object with, for ``expires_seconds``: no credentials leave
+        the server. ``filename``: saved as that file (Content-Disposition: attachment)."""
+        query: dict[str, str] = {}
+        if content_type:
+            query["response-content-type"] = content_type
+        if filename:
+            if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", filename):
+                raise StorageError(f"download name {filename!r}: letters, digits, . _ - only")
+            query["response-content-disposition"] = f'attachment; filename="{filename}"'
+        return presign_url(
+            method="GET",
+            scheme=self._scheme,
+            host=self._host,
+            path=f"{self._base}/{self._object_key(uri)}",
+            credentials=self.credentials,
+            region=self.region,
+            when=when or datetime.now(UTC),
+            expires_seconds=expires_seconds,
+            query=query,
+        )
 
     def _object_key(self, uri: str) -> str:
         parts = urlsplit(uri)

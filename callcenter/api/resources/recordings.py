@@ -3,8 +3,10 @@ HTTP Range requests, so the player can seek) or as a download. Same rule as the 
 gets the recordings of the calls they handled only.
 
 The workers keep each processed recording under a URI (``recordings.storage_uri``): a
-``file://`` path of the storage folder is served from disk; an ``s3://`` object cannot be yet
-(the API holds no S3 credentials and the storage signs no URLs): 501, said so.
+``file://`` path of the storage folder is served from disk; for an ``s3://`` object the
+browser is sent (307) to a URL of the bucket presigned for a few minutes, so the audio and its
+Range requests go to S3 and no credentials leave the server (501, said so, when the API has no
+S3 storage configured).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.request import url2pathname
 from aiohttp import web
 from pydantic import BaseModel
 
+from callcenter.api.context import PresignedStorage
 from callcenter.api.errors import ApiError, NotFound
 from callcenter.api.resources.calls import handled_by, notes_error
 from callcenter.api.routing import ApiCall, RouteTable
@@ -24,12 +27,14 @@ from callcenter.calls import history
 from callcenter.calls.errors import NotesError
 from callcenter.calls.history import RecordingLocation, RecordingView
 from callcenter.users.model import Role
+from workers.recordings.errors import StorageError
 
 __all__ = ["AudioQuery", "RecordingOut", "routes"]
 
 routes = RouteTable("recordings")
 RECORDING = "/api/v1/tenants/{tenant}/calls/{call}/recording"
 
+PRESIGNED_SECONDS = 300  # how long the browser may use a presigned URL of S3 (seeks included)
 _CONTENT_TYPES = {
     "flac": "audio/flac",
     "ogg": "audio/ogg",
@@ -83,25 +88,54 @@ async def get_recording(call: ApiCall) -> RecordingOut:
     return RecordingOut(**found.model_dump(), audio_url=call.request.path + "/audio")
 
 
-def _stored_file(where: RecordingLocation, root: Path | None) -> Path:
-    """The file a processed recording is kept in, or the reason it cannot be served. With a
-    storage folder known (``root``), a file outside it is never served, whatever the row says."""
-    details = {"call_uuid": where.call_uuid, "status": where.status}
+def _details(where: RecordingLocation) -> dict[str, str]:
+    return {"call_uuid": where.call_uuid, "status": where.status}
+
+
+def _stored_uri(where: RecordingLocation) -> str:
+    """The URI a processed recording is kept under, or the reason it cannot be served."""
     if where.status != "done" or not where.storage_uri:
         if where.status == "failed":
             message = f"the recording could not be processed: {where.failure_reason or '?'}"
         else:
             message = "the recording is still being processed: try again in a minute"
-        raise ApiError(404, "recording-not-ready", message, details)
-    parts = urlsplit(where.storage_uri)
-    if parts.scheme == "s3":
+        raise ApiError(404, "recording-not-ready", message, _details(where))
+    return where.storage_uri
+
+
+def _s3_url(where: RecordingLocation, storage: PresignedStorage | None, suffix: str,
+            download: bool) -> str:  # fmt: skip
+    """A presigned URL of the recording's object, for a few minutes."""
+    if storage is None:
         raise ApiError(
             501,
             "recording-in-s3",
-            "this recording is kept in S3, which the API cannot serve yet (it has no S3 "
-            "credentials and the storage signs no download URLs): get it from the bucket",
-            details,
+            "this recording is kept in S3 and this server has no S3 storage configured (set "
+            "[worker] storage and its S3 keys in the API's settings too): get it from the bucket",
+            _details(where),
         )
+    try:
+        return storage.presigned_get(
+            _stored_uri(where),
+            expires_seconds=PRESIGNED_SECONDS,
+            content_type=_CONTENT_TYPES.get(suffix),
+            filename=_download_name(where.call_uuid, suffix) if download else None,
+        )
+    except StorageError as exc:
+        raise ApiError(
+            501, "recording-storage-unknown", f"cannot serve the recording: {exc}", _details(where)
+        ) from None
+
+
+def _download_name(call_uuid: str, suffix: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{call_uuid}.{suffix}")
+
+
+def _stored_file(where: RecordingLocation, root: Path | None) -> Path:
+    """The file a processed recording is kept in, or the reason it cannot be served. With a
+    storage folder known (``root``), a file outside it is never served, whatever the row says."""
+    details = _details(where)
+    parts = urlsplit(_stored_uri(where))
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
         raise ApiError(
             501,
@@ -148,6 +182,11 @@ async def get_audio(call: ApiCall) -> web.StreamResponse:
         raise notes_error(exc) from None
     if where is None:
         raise _no_recording(call_uuid)
+    if _stored_uri(where).startswith("s3://"):
+        suffix = (where.format or _stored_uri(where).rsplit(".", 1)[-1]).lower()
+        url = _s3_url(where, call.ctx.recording_storage, suffix, options.download)
+        # Not cached: the URL stops working after a few minutes.
+        return web.Response(status=307, headers={"Location": url, "Cache-Control": "no-store"})
     path = await call.ctx.db(_stored_file, where, call.ctx.recordings_root)
     suffix = (where.format or path.suffix.lstrip(".")).lower()
     headers = {
@@ -155,7 +194,7 @@ async def get_audio(call: ApiCall) -> web.StreamResponse:
         "Cache-Control": "private, max-age=3600",
     }
     if options.download:
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{call_uuid}.{suffix}")
+        name = _download_name(call_uuid, suffix)
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
     # aiohttp's file answer does the Range requests (206 + Content-Range, 416), ETag and
     # If-Range, and sends the file with sendfile.
