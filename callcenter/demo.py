@@ -249,7 +249,18 @@ async def _run_demo(options: DemoOptions, redis: Redis, redis_url: str, out: Tex
             await _stop_worker(worker, records, figures, store)
         if records is not None:
             records.dispose()
+        _leave(folder, out)
     return figures
+
+
+def _leave(folder: Path, out: TextIO) -> None:
+    """The run's scratch folder (the switch's WAVs, the worker's log) goes with a run that
+    ended or was stopped; after a failure it stays, for its worker log."""
+    error = sys.exc_info()[0]
+    if error is None or issubclass(error, asyncio.CancelledError | KeyboardInterrupt):
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        out.write(f"the run's files (worker.log) are kept in {folder}\n")
 
 
 DEMO_PASSWORD = "demo-password"

@@ -118,13 +118,16 @@ def test_unreachable_redis_is_reported() -> None:
 
 def test_demo_runs_routes_calls_and_fills_the_database(redis_url: str, tmp_path: Path) -> None:
     database = tmp_path / "demo.db"
+    scratch = tmp_path / "tmp"  # where the demo makes its run's folder
+    scratch.mkdir()
     result = cli(
         "demo", "--duration", "4", "--rate", "4", "--agents", "4", "--time-scale", "0.1",
         "--seed", "7", "--redis", redis_url, "--http-port", "0", timeout=90,
         env={"CALLCENTER_DATABASE_URL": f"sqlite:///{database}",
-             "CALLCENTER_WORKER__STORAGE": str(tmp_path / "storage")},
+             "CALLCENTER_WORKER__STORAGE": str(tmp_path / "storage"), "TMPDIR": str(scratch)},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert list(scratch.glob("callcenter-demo-*")) == []  # the run's folder went with it
     assert "waiting=" in result.stdout and "SL=" in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
     answered = int(summary.split("answered=")[1].split()[0])
