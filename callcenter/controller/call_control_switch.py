@@ -36,6 +36,7 @@ from callcenter.esl.client import InboundClient
 from callcenter.esl.errors import EslError, UnsafeValueError
 
 __all__ = [
+    "CALL_ID",
     "ENDED_STATES",
     "FAILOVER",
     "CallControlSettings",
@@ -52,7 +53,8 @@ log = logging.getLogger("callcenter.controller")
 FAILOVER = frozenset(FAILOVER_CAUSES.split(","))
 # Call states after which the ACD no longer follows the caller's channel.
 ENDED_STATES = frozenset({"ended", "abandoned", "overflowed", "callback_failed"})
-_CALL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+# A call or leg id as the center makes them: nothing else read from Redis goes into a command.
+CALL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def new_uuid() -> str:
@@ -144,7 +146,7 @@ class SwitchOps:
     async def call(self, call_id: str) -> LiveCall:
         """The tenant's call by id; ``UnknownCallError`` for anything else (another tenant's
         calls live under other keys, so they are unknown here too)."""
-        if not _CALL_ID.fullmatch(call_id):
+        if not CALL_ID.fullmatch(call_id):
             raise UnknownCallError(call_id)
         try:
             raw = await self.store.redis.hgetall(self.store.keys.call(call_id))

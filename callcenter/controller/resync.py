@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,7 @@ from callcenter.acd.errors import AcdError
 from callcenter.acd.model import WaitingCall
 from callcenter.cancellation import reraise_cancellation
 from callcenter.controller.call_control_agents import OutboundAgents
+from callcenter.controller.call_control_switch import CALL_ID
 from callcenter.controller.queue_flow import QueueCallFlow
 from callcenter.esl.client import InboundClient
 from callcenter.esl.errors import EslError
@@ -59,8 +59,6 @@ log = logging.getLogger("callcenter.controller")
 
 # A channel on its way out is not a caller to serve.
 _GOING = ("CS_HANGUP", "CS_REPORTING", "CS_DESTROY")
-# A leg's UUID as the center chooses them: nothing else read from Redis goes into a command.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # A click-to-call younger than this is left alone (its agent leg may be about to exist).
 OUTBOUND_GRACE_MS = 30_000
 
@@ -259,15 +257,36 @@ async def drop_vanished(flow: QueueCallFlow) -> int:
     return dropped
 
 
-async def _on_call_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, str, str]]]:
-    """(live channel, call, queue) of the calls agents are on, by the node of the caller."""
+# What the resync reads of an agent on a call: their queue call, or their click-to-call.
+_ON_CALL_FIELDS = ("call", "outbound_leg", "outbound_by", "outbound_bridged", "since",
+                   "outbound_node")  # fmt: skip
+OnCall = dict[str, dict[str, str]]  # agent -> _ON_CALL_FIELDS
+
+
+async def _agents_on_call(flow: QueueCallFlow) -> OnCall:
+    """The agents ``on_call``, with what the resync needs of them (one read of every agent for
+    both ``end_vanished`` and ``release_outbound``)."""
     store = flow.store
     agents = sorted(raw.decode() for raw in await store.redis.smembers(store.keys.agents))
     async with store.redis.pipeline(transaction=False) as pipe:
         for agent in agents:
-            pipe.hmget(store.keys.agent(agent), "status", "call")
+            pipe.hmget(store.keys.agent(agent), "status", *_ON_CALL_FIELDS)
         rows = await pipe.execute()
-    calls = [call.decode() for status, call in rows if status == b"on_call" and call]
+    return {
+        agent: {
+            name: v.decode() if v else "" for name, v in zip(_ON_CALL_FIELDS, rest, strict=True)
+        }
+        for agent, (status, *rest) in zip(agents, rows, strict=True)
+        if status == b"on_call"
+    }
+
+
+async def _on_call_by_node(
+    flow: QueueCallFlow, on_call: OnCall
+) -> dict[str, list[tuple[str, str, str]]]:
+    """(live channel, call, queue) of the calls agents are on, by the node of the caller."""
+    store = flow.store
+    calls = [fields["call"] for fields in on_call.values() if fields["call"]]
     async with store.redis.pipeline(transaction=False) as pipe:
         for call in calls:
             pipe.hmget(store.keys.call(call), "node", "queue", "state", "customer_leg")
@@ -282,11 +301,14 @@ async def _on_call_by_node(flow: QueueCallFlow) -> dict[str, list[tuple[str, str
     return out
 
 
-async def end_vanished(flow: QueueCallFlow) -> int:
+async def end_vanished(flow: QueueCallFlow, on_call: OnCall | None = None) -> int:
     """End the calls agents are on whose caller's channel is gone from its node (the hangup
-    came while Redis or the connection was away). Returns how many were ended."""
+    came while Redis or the connection was away). Returns how many were ended. ``on_call``:
+    the agents as read already (else they are read here)."""
+    if on_call is None:
+        on_call = await _agents_on_call(flow)
     ended = 0
-    for node, calls in (await _on_call_by_node(flow)).items():
+    for node, calls in (await _on_call_by_node(flow, on_call)).items():
         by_live = {live: (call, queue) for live, call, queue in calls}
         for live in await _gone(flow, node, list(by_live)) or []:
             call, queue = by_live[live]
@@ -309,51 +331,43 @@ class _Outbound:
     since_ms: int
 
 
-def _outbound(agent: str, values: list[bytes | None]) -> _Outbound | None:
-    status, call, customer, by, bridged, since = (v.decode() if v else "" for v in values)
-    if status != "on_call" or not _UUID.fullmatch(call):
-        return None
-    return _Outbound(
-        agent=agent,
-        call=call,
-        customer=customer if _UUID.fullmatch(customer) else "",
-        by=by,
-        bridged=bridged == "1",
-        since_ms=int(since) if since.isdigit() else 0,
-    )
-
-
-async def _outbound_by_node(flow: QueueCallFlow) -> dict[str, list[_Outbound]]:
+def _outbound_by_node(flow: QueueCallFlow, on_call: OnCall) -> dict[str, list[_Outbound]]:
     """The click-to-calls agents are on, by the node that dialed them (``outbound_node``)."""
-    store = flow.store
-    agents = sorted(raw.decode() for raw in await store.redis.smembers(store.keys.agents))
-    async with store.redis.pipeline(transaction=False) as pipe:
-        for agent in agents:
-            pipe.hmget(store.keys.agent(agent), "status", "call", "outbound_leg", "outbound_by",
-                       "outbound_bridged", "since", "outbound_node")  # fmt: skip
-        rows = await pipe.execute()
     out: dict[str, list[_Outbound]] = {}
-    for agent, values in zip(agents, rows, strict=True):
-        node = values[-1].decode() if values[-1] else ""
-        call = _outbound(agent, values[:-1]) if node in flow.nodes else None
-        if call is not None:
-            out.setdefault(node, []).append(call)
+    for agent, f in on_call.items():
+        node = f["outbound_node"]
+        if node not in flow.nodes or not CALL_ID.fullmatch(f["call"]):
+            continue  # not a click-to-call of ours (a queue call has no outbound_node)
+        out.setdefault(node, []).append(
+            _Outbound(
+                agent=agent,
+                call=f["call"],
+                customer=f["outbound_leg"] if CALL_ID.fullmatch(f["outbound_leg"]) else "",
+                by=f["outbound_by"],
+                bridged=f["outbound_bridged"] == "1",
+                since_ms=int(f["since"]) if f["since"].isdigit() else 0,
+            )
+        )
     return out
 
 
-async def release_outbound(flow: QueueCallFlow, *, grace_ms: int = OUTBOUND_GRACE_MS) -> int:
+async def release_outbound(
+    flow: QueueCallFlow, *, grace_ms: int = OUTBOUND_GRACE_MS, on_call: OnCall | None = None
+) -> int:
     """End the click-to-calls nobody will end: the agent's leg is gone from its node (its
     hangup came while no controller could hear it), or the controller dialing it died before
     the agent and the customer were bridged (the agent would hear ringback for ever, the
     customer, once answered, silence). Their legs still up are hung up, the agent goes back to
     the status they had. Only calls started ``grace_ms`` ago or more: before that the agent's
     leg may not exist yet, or its controller's heartbeat be on its way. Returns how many were
-    ended."""
+    ended. ``on_call``: the agents as read already (else they are read here)."""
+    if on_call is None:
+        on_call = await _agents_on_call(flow)
     store = flow.store
     agents = OutboundAgents(store)
     now = int(time.time() * 1000)
     ended = 0
-    for node, calls in (await _outbound_by_node(flow)).items():
+    for node, calls in _outbound_by_node(flow, on_call).items():
         calls = [c for c in calls if now - c.since_ms >= grace_ms]
         if not calls:
             continue
@@ -388,8 +402,9 @@ async def release_outbound(flow: QueueCallFlow, *, grace_ms: int = OUTBOUND_GRAC
 async def reconcile(flow: QueueCallFlow) -> Reconciled:
     """``drop_vanished``, ``end_vanished``, ``release_outbound``, then ``resync_parked``."""
     dropped = await drop_vanished(flow)
-    ended = await end_vanished(flow)
-    outbound = await release_outbound(flow)
+    on_call = await _agents_on_call(flow)
+    ended = await end_vanished(flow, on_call)
+    outbound = await release_outbound(flow, on_call=on_call)
     enqueued = await resync_parked(flow)
     if dropped or enqueued or ended or outbound:
         log.warning("controller_resynced enqueued=%d dropped=%d ended=%d outbound=%d", enqueued,

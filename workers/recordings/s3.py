@@ -44,6 +44,14 @@ def _uri_encode(value: str, *, keep_slash: bool) -> str:
     return quote(value, safe="-_.~/" if keep_slash else "-_.~")
 
 
+def _canonical_query(params: Mapping[str, str]) -> str:
+    """SigV4's query: names and values encoded, sorted by name (also the URL's own query)."""
+    return "&".join(
+        f"{_uri_encode(k, keep_slash=False)}={_uri_encode(v, keep_slash=False)}"
+        for k, v in sorted(params.items())
+    )
+
+
 def sign_request(
     *,
     method: str,
@@ -68,10 +76,7 @@ def sign_request(
     if credentials.session_token:
         signed["x-amz-security-token"] = credentials.session_token
     names = sorted(signed)
-    canonical_query = "&".join(
-        f"{_uri_encode(k, keep_slash=False)}={_uri_encode(v, keep_slash=False)}"
-        for k, v in sorted((query or {}).items())
-    )
+    canonical_query = _canonical_query(query or {})
     canonical = "\n".join(
         [
             method.upper(),
@@ -138,10 +143,7 @@ def presign_url(
     })  # fmt: skip
     if credentials.session_token:
         params["X-Amz-Security-Token"] = credentials.session_token
-    canonical_query = "&".join(
-        f"{_uri_encode(k, keep_slash=False)}={_uri_encode(v, keep_slash=False)}"
-        for k, v in sorted(params.items())
-    )
+    canonical_query = _canonical_query(params)
     encoded_path = _uri_encode(path, keep_slash=True) or "/"
     canonical = "\n".join(
         [

@@ -103,7 +103,7 @@ def _stored_uri(where: RecordingLocation) -> str:
     return where.storage_uri
 
 
-def _s3_url(where: RecordingLocation, storage: PresignedStorage | None, suffix: str,
+def _s3_url(where: RecordingLocation, uri: str, storage: PresignedStorage | None, suffix: str,
             download: bool) -> str:  # fmt: skip
     """A presigned URL of the recording's object, for a few minutes."""
     if storage is None:
@@ -116,7 +116,7 @@ def _s3_url(where: RecordingLocation, storage: PresignedStorage | None, suffix: 
         )
     try:
         return storage.presigned_get(
-            _stored_uri(where),
+            uri,
             expires_seconds=PRESIGNED_SECONDS,
             content_type=_CONTENT_TYPES.get(suffix),
             filename=_download_name(where.call_uuid, suffix) if download else None,
@@ -182,9 +182,10 @@ async def get_audio(call: ApiCall) -> web.StreamResponse:
         raise notes_error(exc) from None
     if where is None:
         raise _no_recording(call_uuid)
-    if _stored_uri(where).startswith("s3://"):
-        suffix = (where.format or _stored_uri(where).rsplit(".", 1)[-1]).lower()
-        url = _s3_url(where, call.ctx.recording_storage, suffix, options.download)
+    uri = _stored_uri(where)
+    if uri.startswith("s3://"):
+        suffix = (where.format or uri.rsplit(".", 1)[-1]).lower()
+        url = _s3_url(where, uri, call.ctx.recording_storage, suffix, options.download)
         # Not cached: the URL stops working after a few minutes.
         return web.Response(status=307, headers={"Location": url, "Cache-Control": "no-store"})
     path = await call.ctx.db(_stored_file, where, call.ctx.recordings_root)

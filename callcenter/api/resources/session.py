@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -19,6 +20,13 @@ __all__ = ["GrantOut", "Login", "Me", "routes"]
 
 routes = RouteTable("session")
 log = logging.getLogger("callcenter.api")
+
+
+async def _audit(call: ApiCall, actor: str, status: int, details: dict[str, Any]) -> None:
+    """A sign-in attempt in the audit log, with the client's address."""
+    ctx = call.ctx
+    await ctx.db(record, ctx.engine, actor=actor, action="sign-in", target="session",
+                 status=status, remote=call.client, details=details)  # fmt: skip
 
 
 def _minutes(seconds: int) -> str:
@@ -70,9 +78,7 @@ async def sign_in(call: ApiCall) -> web.Response:
     if wait:
         # Refused before the password is looked at: no hashing work, nothing to learn.
         log.warning("sign_in_limited login=%r remote=%s retry_after=%d", form.login, client, wait)
-        await ctx.db(record, ctx.engine, actor=form.login, action="sign-in", target="session",
-                     status=429, remote=client, details={"ok": False, "retry_after": wait},
-                     )  # fmt: skip
+        await _audit(call, form.login, 429, {"ok": False, "retry_after": wait})
         raise ApiError(
             429,
             "too-many-attempts",
@@ -84,8 +90,7 @@ async def sign_in(call: ApiCall) -> web.Response:
         identity = await ctx.db(users.authenticate, ctx.engine, form.login, form.password)
     except BadCredentialsError as exc:
         await limits.failed(form.login, client)
-        await ctx.db(record, ctx.engine, actor=form.login, action="sign-in", target="session",
-                     status=401, remote=client, details={"ok": False})  # fmt: skip
+        await _audit(call, form.login, 401, {"ok": False})
         raise ApiError(401, exc.error_id, exc.message) from None
     await limits.succeeded(form.login, client)
     secret = await call.request.app[SESSIONS].open(identity.user_id)
@@ -99,8 +104,7 @@ async def sign_in(call: ApiCall) -> web.Response:
         secure=ctx.http.secure_cookies,
         path="/",
     )
-    await ctx.db(record, ctx.engine, actor=identity.login, action="sign-in", target="session",
-                 status=200, remote=client, details={"ok": True})  # fmt: skip
+    await _audit(call, identity.login, 200, {"ok": True})
     return response
 
 
