@@ -599,8 +599,8 @@ class AcdStore:
                 },
             )
             pipe.zadd(self.keys.callbacks(queue), {call_id: now})
+            self._queue_call_event(pipe, call_id, "callback_requested", queue=queue, number=number)
             await pipe.execute()
-        await self._call_event(call_id, "callback_requested", queue=queue, number=number)
         return True
 
     async def callback_missed(
@@ -622,25 +622,32 @@ class AcdStore:
             return False
         queue = data[b"queue"].decode()
         attempts = int(data.get(b"callback_attempts", b"0")) + 1
-        if attempts >= max_attempts:
-            await self.redis.hset(
+        # The state and its Stream entry in one transaction: whoever sees the new state (a
+        # supervisor page, the resync) finds its entry there too, and a crash loses neither.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if attempts >= max_attempts:
+                pipe.hset(
+                    self.keys.call(call_id),
+                    mapping={"state": "callback_failed", "callback_attempts": attempts},
+                )
+                pipe.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
+                pipe.zrem(self.keys.callbacks(queue), call_id)
+                self._queue_call_event(
+                    pipe, call_id, "callback_failed", queue=queue, attempts=attempts
+                )
+                await pipe.execute()
+                return False
+            pipe.hset(
                 self.keys.call(call_id),
-                mapping={"state": "callback_failed", "callback_attempts": attempts},
+                mapping={
+                    "state": "waiting",
+                    "callback_attempts": attempts,
+                    "not_before": _now_ms() + int(retry_seconds * 1000),
+                },
             )
-            await self.redis.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
-            await self.redis.zrem(self.keys.callbacks(queue), call_id)
-            await self._call_event(call_id, "callback_failed", queue=queue, attempts=attempts)
-            return False
-        await self.redis.hset(
-            self.keys.call(call_id),
-            mapping={
-                "state": "waiting",
-                "callback_attempts": attempts,
-                "not_before": _now_ms() + int(retry_seconds * 1000),
-            },
-        )
-        await self.redis.zadd(self.keys.queue_calls(queue), {call_id: int(data[b"score"])})
-        await self._call_event(call_id, "callback_retry", queue=queue, attempts=attempts)
+            pipe.zadd(self.keys.queue_calls(queue), {call_id: int(data[b"score"])})
+            self._queue_call_event(pipe, call_id, "callback_retry", queue=queue, attempts=attempts)
+            await pipe.execute()
         return True
 
     async def callback_connected(self, call_id: str, customer_leg: str) -> None:
