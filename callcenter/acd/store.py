@@ -552,10 +552,12 @@ class AcdStore:
         queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
         if not queue or not await self.redis.zrem(self.keys.queue_calls(queue), call_id):
             return False
-        await self.redis.hset(self.keys.call(call_id), "state", state)
-        if state == "abandoned":
-            await self.redis.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
-        await self._call_event(call_id, state, queue=queue, **fields)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.call(call_id), "state", state)
+            if state == "abandoned":
+                pipe.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
+            self._queue_call_event(pipe, call_id, state, queue=queue, **fields)
+            await pipe.execute()
         return True
 
     async def move(self, call_id: str, to_queue: str) -> bool:
