@@ -188,7 +188,7 @@ class Consultations:
             if caller is not None:
                 common["origination_caller_id_number"] = caller.number
             legs = outbound_legs(destination.target, self.tenant)
-            return [(leg.dial, {**common, "cc_gateway": leg.gateway}) for leg in legs]
+            return [(leg.dial, {**common, **leg.line_variables()}) for leg in legs]
         raise BadDestinationError(
             f"{destination}: a consultation rings a person, an extension or a phone number "
             "(transfer the call to reach a queue, a menu or a mailbox)"

@@ -26,10 +26,12 @@ from callcenter.controller.call_control_errors import (
     BadNumberError,
     NoRouteError,
 )
+from callcenter.dialplan.render import GATEWAY_REALM
 from callcenter.esl.commands import check_value
 from callcenter.esl.errors import UnsafeValueError
 
 __all__ = [
+    "TRUNK_FULL",
     "CallerId",
     "OutboundLeg",
     "caller_id_for",
@@ -127,6 +129,11 @@ def _check_exists(destination: Destination, tenant: Tenant) -> None:
         )
 
 
+# The cause of an originate refused because its gateway carries all the calls it can: a
+# failover cause, so the next gateway is tried (as the dialplan's limit_execute skips it).
+TRUNK_FULL = "NORMAL_CIRCUIT_CONGESTION"
+
+
 @dataclass(frozen=True)
 class OutboundLeg:
     """One gateway to try for a number: ``sofia/gateway/<gateway>/<number as it wants it>``."""
@@ -134,6 +141,15 @@ class OutboundLeg:
     gateway: str
     dial: str
     rate: Decimal | None  # per minute for this number (None: the route has no rates)
+    channels: int  # how many calls the gateway carries at once
+
+    def line_variables(self) -> dict[str, str]:
+        """The originate variables that make the leg hold one of the gateway's lines, counted
+        with the rendered dialplan's ``limit_execute hash cc_gateway <gateway> <channels>``
+        on the same node: a full gateway refuses the leg with ``TRUNK_FULL`` before it dials,
+        and the dialplan's calls see the leg's line taken while it is up."""
+        hold = f"limit hash {GATEWAY_REALM} {self.gateway} {self.channels} !{TRUNK_FULL}"
+        return {"cc_gateway": self.gateway, "execute_on_originate": hold}
 
 
 def outbound_legs(number: str, tenant: Tenant) -> list[OutboundLeg]:
@@ -154,7 +170,7 @@ def outbound_legs(number: str, tenant: Tenant) -> list[OutboundLeg]:
             continue
         dial = f"sofia/gateway/{name}/{gateway.dial_number(route.dial_number(number))}"
         if _GATEWAY_DIAL.fullmatch(dial):
-            legs.append(OutboundLeg(name, dial, rate))
+            legs.append(OutboundLeg(name, dial, rate, gateway.channels))
     if not legs:
         raise NoRouteError(f"outbound route {route.name!r} has no gateway with a rate for {number}")
     return legs

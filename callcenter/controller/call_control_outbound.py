@@ -11,7 +11,9 @@ anything rang). Both legs carry the marks of queue calls, so the CDR ingest sees
   ``cc_did`` the ingest records the call as outbound and prices it with that gateway's rate).
 
 Gateways are tried in rate order; the next one only after a cause the rendered dialplan fails
-over on too (a busy or unanswered customer is not called again through another provider). The
+over on too (a busy or unanswered customer is not called again through another provider). Each
+customer leg holds a line of its gateway (``OutboundLeg.line_variables``): a gateway whose
+lines are all taken, by these legs or the dialplan's calls, refuses it and the next is tried. The
 agent is ``on_call`` from the request on (``OutboundAgents``) and back to their status when the
 agent's leg ends, whoever hangs up, or when nobody answered.
 """
@@ -88,7 +90,7 @@ class ClickToCall:
                 "cc_call": call_id,
                 "cc_role": "caller",
                 "cc_agent": agent,
-                "cc_gateway": leg.gateway,
+                **leg.line_variables(),
             }
             if shown is not None:
                 variables["origination_caller_id_number"] = shown.number

@@ -152,6 +152,8 @@ async def originate_leg(
     if a_leg is not None:
         b.variables["originator"] = a_leg.uuid
     core.fire_channel("CHANNEL_ORIGINATE", b)
+    if not await _execute_on_originate(core, b):
+        return OriginateResult(False, cause=b.hangup_cause or "NORMAL_CLEARING")
     # The new leg routes (nothing: it is outbound) and waits for media (cap 05).
     core.set_state(b, "CS_ROUTING")
     core.set_state(b, "CS_CONSUME_MEDIA")
@@ -162,6 +164,18 @@ async def originate_leg(
         return await _loopback(core, b, rest)
     assert behavior is not None
     return await _ring(core, b, behavior, timeout, a_leg)
+
+
+async def _execute_on_originate(core: SwitchCore, b: Channel) -> bool:
+    """switch_ivr_originate runs the new leg's ``execute_on_originate`` application (the
+    value's first space ends its name) before the leg's own thread starts: a ``limit`` there
+    counts the leg on a resource, and hangs it up when the resource is full, which fails the
+    originate with that cause. False when the leg is down after it."""
+    hook = b.variables.get("execute_on_originate", "").strip()
+    if hook:
+        app, _, data = hook.partition(" ")
+        await core.execute(b, app, data.strip())
+    return b.is_up
 
 
 def _seconds(text: str | None) -> float | None:
