@@ -94,10 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ring-seconds", type=int, default=20)
     run.add_argument(
         "--callback-dial",
-        default="sofia/gateway/pstn/{number}",
-        help="dial string for callbacks, {number} is the customer's number",
+        help="dial string for callbacks, {number} is the customer's number (default: the "
+        "tenant's outbound routes; sofia/gateway/pstn/{number} with a single-tenant ACD file)",
     )
-    run.add_argument("--callback-caller-id", default="0000000000", help="number callbacks show")
+    run.add_argument(
+        "--callback-caller-id", help="number callbacks show (default: the number the caller dialed)"
+    )
     run.add_argument("--http-host", help="HTTP API and pages: address (default from settings)")
     run.add_argument(
         "--http-port", type=int, help="HTTP API and pages: port (default from settings: 8080)"
@@ -460,18 +462,21 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
         callback_caller_id=args.callback_caller_id,
     )
     redis_url = args.redis or settings.redis_url
-    if args.no_http:
-        await run_controller(center, redis_url, nodes, flow)
-        return 0
     from callcenter.api.serve import center_of, start_api
     from callcenter.controller.runner import redis_client
+
+    whole = center_of(args.center)
+    tenant = whole.tenant(center.tenant) if whole is not None else None
+    if args.no_http:
+        await run_controller(center, redis_url, nodes, flow, tenant=tenant)
+        return 0
 
     api_redis = redis_client(redis_url)
     from callcenter.controller.call_control import CallControlSettings
 
     conf_dirs = {node.name: node.conf_dir for node in nodes if node.conf_dir is not None}
     try:
-        api = await start_api(settings, api_redis, [center.tenant], center_of(args.center),
+        api = await start_api(settings, api_redis, [center.tenant], whole,
                               args.http_host, args.http_port, center_path=Path(args.center),
                               conf_dirs=conf_dirs)  # fmt: skip
     except OSError as exc:
@@ -488,7 +493,7 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
         await api.ctx.controller_up(clients, store, control)
 
     try:
-        await run_controller(center, redis_url, nodes, flow, on_connected=connected)
+        await run_controller(center, redis_url, nodes, flow, on_connected=connected, tenant=tenant)
     finally:
         await api.ctx.close()
         await api.stop()

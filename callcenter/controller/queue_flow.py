@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,15 @@ from callcenter.acd.errors import AcdError
 from callcenter.acd.model import Offer, WaitingCall
 from callcenter.acd.store import AcdStore
 from callcenter.cancellation import cancel_and_wait, reraise_cancellation
+from callcenter.center import Tenant
+from callcenter.controller.call_control_switch import FAILOVER, cause_of
+from callcenter.controller.callback_dial import (
+    CallbackAttempt,
+    callback_attempts,
+    callback_caller_id,
+    check_callback_dial,
+    check_caller_id,
+)
 from callcenter.controller.cdr_legs import leg_entry
 from callcenter.esl.client import InboundClient
 from callcenter.esl.commands import check_value
@@ -60,10 +68,11 @@ class FlowSettings:
     # What an agent hears after a feature code (*21-*24): done, or refused.
     feature_ok_tone: str = "tone_stream://%(300,100,880);loops=2"
     feature_error_tone: str = "tone_stream://%(250,250,480,620);loops=3"
-    # Callbacks: how to dial a customer's number (until outbound routes choose the gateway),
-    # the number they see, how long their phone rings, how often and how far apart to try.
-    callback_dial: str = "sofia/gateway/pstn/{number}"
-    callback_caller_id: str = "0000000000"
+    # Callbacks: how to dial a customer's number (None: the tenant's outbound routes, see
+    # callback_dial.py), the number they see (None: the one they called), how long their phone
+    # rings, how often and how far apart to try.
+    callback_dial: str | None = None
+    callback_caller_id: str | None = None
     callback_ring_seconds: int = 30
     callback_attempts: int = 3
     callback_retry_seconds: float = 300.0
@@ -71,14 +80,10 @@ class FlowSettings:
     callback_delay_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        if "{number}" not in self.callback_dial:
-            raise ValueError(
-                f"callback dial string {self.callback_dial!r} must contain {{number}}, "
-                "e.g. sofia/gateway/pstn/{number}"
-            )
-        check_value("callback dial string", self.callback_dial)
-        if not re.fullmatch(r"\+?[0-9]{1,20}", self.callback_caller_id):
-            raise ValueError(f"callback caller ID {self.callback_caller_id!r} is not a number")
+        if self.callback_dial is not None:
+            check_callback_dial(self.callback_dial)
+        if self.callback_caller_id is not None:
+            check_caller_id(self.callback_caller_id)
 
     recordings_dir: Path = Path("var/recordings")
     tick_seconds: float = 0.5
@@ -104,11 +109,15 @@ class QueueCallFlow:
         nodes: Mapping[str, InboundClient],
         store: AcdStore,
         settings: FlowSettings | None = None,
+        *,
+        tenant: Tenant | None = None,
     ) -> None:
-        """``nodes``: the switch nodes this controller drives, by name."""
+        """``nodes``: the switch nodes this controller drives, by name. ``tenant``: the
+        tenant of the center file, when there is one (its outbound routes dial callbacks)."""
         self.nodes = dict(nodes)
         self.store = store
         self.settings = settings or FlowSettings()
+        self.tenant = tenant
         self._tasks: set[asyncio.Task[None]] = set()
         self._dispatching: set[str] = set()
         self._again: set[str] = set()
@@ -283,10 +292,12 @@ class QueueCallFlow:
         config = await self.store.queue_config(queue.decode())
         if digit != config.exit_key:
             return
-        if not await self.store.request_callback(
+        number = (await self.store.redis.hget(self.store.keys.call(uuid), "caller_number")) or b""
+        if not self._callback_attempts(number.decode()) or not await self.store.request_callback(
             uuid, not_before_seconds=self.settings.callback_delay_seconds
         ):
-            # Being offered already, or no number to call back (anonymous): stays in line.
+            # Being offered already, or no number to call back (anonymous, or one no outbound
+            # route takes): stays in line.
             log.info("queue_callback_refused uuid=%s queue=%s", uuid, config.name)
             return
         log.info("queue_callback_requested uuid=%s queue=%s", uuid, config.name)
@@ -521,25 +532,34 @@ class QueueCallFlow:
         except EslError as exc:
             return f"-ERR {exc}"
 
+    def _callback_attempts(self, number: str) -> list[CallbackAttempt]:
+        return callback_attempts(number, self.settings.callback_dial, self.tenant)
+
     async def _call_back(self, esl: InboundClient, offer: Offer, agent_leg: str) -> None:
         """A callback request's turn: the agent answered; now dial the customer and bridge."""
         settings = self.settings
-        customer = str(uuidlib.uuid4())
-        await self.store.redis.hset(self.store.keys.call(offer.call_id), "leg:customer", customer)
+        key = self.store.keys.call(offer.call_id)
+        did = (await self.store.redis.hget(key, "did") or b"").decode()
+        customer = ""
+        result = "-ERR NO_ROUTE_DESTINATION"  # the routes changed since the request
         # request_callback only stores numbers of digits: nothing else reaches the dial string.
-        dial = settings.callback_dial.format(number=offer.caller_number)
-        check_value("callback dial string", dial)
-        log.info("queue_callback_dial uuid=%s agent=%s number=%s", offer.call_id, offer.agent,
-                 offer.caller_number)  # fmt: skip
-        result = await self._originate(
-            esl,
-            offer,
-            customer,
-            dial,
-            caller_id=settings.callback_caller_id,
-            ring_seconds=settings.callback_ring_seconds,
-            cc_role="customer",
-        )
+        for attempt in self._callback_attempts(offer.caller_number):
+            customer = str(uuidlib.uuid4())
+            await self.store.redis.hset(key, "leg:customer", customer)
+            log.info("queue_callback_dial uuid=%s agent=%s number=%s gateway=%s", offer.call_id,
+                     offer.agent, offer.caller_number, attempt.gateway)  # fmt: skip
+            result = await self._originate(
+                esl,
+                offer,
+                customer,
+                attempt.dial,
+                caller_id=callback_caller_id(settings.callback_caller_id, did),
+                ring_seconds=settings.callback_ring_seconds,
+                cc_role="customer",
+                **attempt.variables,
+            )
+            if result.startswith("+OK") or cause_of(result) not in FAILOVER:
+                break
         reply = (
             await esl.api(f"uuid_bridge {customer} {agent_leg}")
             if result.startswith("+OK")
@@ -549,7 +569,8 @@ class QueueCallFlow:
             # The customer did not answer (or the agent left meanwhile): the agent is free, the
             # request keeps its place and is tried again later.
             await esl.api(f"uuid_kill {agent_leg}")
-            await esl.api(f"uuid_kill {customer}")
+            if customer:
+                await esl.api(f"uuid_kill {customer}")
             again = await self.store.callback_missed(
                 offer.agent,
                 offer.call_id,

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfig
 from callcenter.acd.store import AcdStore
+from callcenter.center import Tenant
 from callcenter.controller.announcer import Announcer
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.controller.resync import keep_in_sync, reconcile, sync_once
@@ -87,6 +88,7 @@ async def run_controller(
     ready: asyncio.Event | None = None,
     resync_seconds: float = 5.0,
     on_connected: Callable[[Mapping[str, InboundClient], AcdStore], Awaitable[None]] | None = None,
+    tenant: Tenant | None = None,
 ) -> None:
     """Load the center into Redis, connect to every node and route calls until cancelled.
 
@@ -94,7 +96,8 @@ async def run_controller(
     does not know are enqueued, waiting calls whose channel is gone are dropped) once it has
     started, after a switch connection comes back, as soon as Redis answers again after an
     outage, and every ``resync_seconds``. ``on_connected`` is told the node clients and the
-    store once the call flow runs (the HTTP API's live call control uses them).
+    store once the call flow runs (the HTTP API's live call control uses them). ``tenant``:
+    the tenant's entry of a center file (its outbound routes dial the callbacks).
     """
     redis = redis_client(redis_url)
     store = AcdStore(redis, center.tenant)
@@ -123,7 +126,7 @@ async def run_controller(
             )
             await client.connect()
             clients[node.name] = client
-        flow = QueueCallFlow(clients, store, settings)
+        flow = QueueCallFlow(clients, store, settings, tenant=tenant)
         await flow.start()
         if on_connected is not None:
             await on_connected(clients, store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 
 from callcenter.acd.model import AgentStatus, QueueConfig, Strategy
 from callcenter.acd.store import AcdStore
+from callcenter.center import Tenant
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.esl.client import InboundClient
 from callcenter.sim import SimSwitch
@@ -22,8 +24,11 @@ async def call_state_is(redis: Redis, store: AcdStore, call: str, state: bytes) 
     return bool(await redis.hget(store.keys.call(call), "state") == state)
 
 
-@pytest.fixture
-async def running(tmp_path: Path, store: AcdStore) -> AsyncIterator[tuple[SimSwitch, AcdStore]]:
+@contextlib.asynccontextmanager
+async def callback_flow(
+    tmp_path: Path, store: AcdStore, *, attempts: int = 2, tenant: Tenant | None = None
+) -> AsyncIterator[SimSwitch]:
+    """The simulated switch and a queue flow that calls back quickly (``attempts`` tries)."""
     plan = tmp_path / "dialplan"
     plan.mkdir()
     (plan / "queue.xml").write_text(DIALPLAN)
@@ -37,16 +42,22 @@ async def running(tmp_path: Path, store: AcdStore) -> AsyncIterator[tuple[SimSwi
         callback_delay_seconds=0.2,
         callback_ring_seconds=4,  # simulated: 0.2 s here
         callback_retry_seconds=0.3,
-        callback_attempts=2,
+        callback_attempts=attempts,
     )
-    flow = QueueCallFlow({"sim": esl}, store, settings)
+    flow = QueueCallFlow({"sim": esl}, store, settings, tenant=tenant)
     await flow.start()
     try:
-        yield switch, store
+        yield switch
     finally:
         await flow.stop()
         await esl.close()
         await switch.stop()
+
+
+@pytest.fixture
+async def running(tmp_path: Path, store: AcdStore) -> AsyncIterator[tuple[SimSwitch, AcdStore]]:
+    async with callback_flow(tmp_path, store) as switch:
+        yield switch, store
 
 
 async def test_overflow_to_another_queue_keeps_the_wait(
