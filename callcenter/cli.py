@@ -36,6 +36,9 @@ from callcenter.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from callcenter.acd.store import AcdStore
+    from callcenter.controller.center_reload import CenterReload
+    from callcenter.controller.queue_flow import FlowSettings
+    from callcenter.controller.runner import NodeAddress
 
 __all__ = ["main"]
 
@@ -449,11 +452,13 @@ async def _esl(args: argparse.Namespace, settings: Settings) -> int:
 async def _controller(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from callcenter.acd.config import load_acd_config
+    from callcenter.acd.config import load_acd_and_center
+    from callcenter.controller.center_reload import CenterReload
     from callcenter.controller.queue_flow import FlowSettings
-    from callcenter.controller.runner import parse_node, run_controller
+    from callcenter.controller.runner import parse_node
 
-    center = load_acd_config(args.center, args.tenant)
+    center, whole = load_acd_and_center(args.center, args.tenant)
+    reload = CenterReload(args.center, center, whole)
     nodes = [parse_node(url, settings.esl.password) for url in args.esl]
     flow = FlowSettings(
         ring_seconds=args.ring_seconds,
@@ -462,13 +467,31 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
         callback_caller_id=args.callback_caller_id,
     )
     redis_url = args.redis or settings.redis_url
-    from callcenter.api.serve import center_of, start_api
-    from callcenter.controller.runner import redis_client
+    loop = asyncio.get_running_loop()
+    # SIGHUP: read the center file again (agents keep their state; see center_reload.py).
+    loop.add_signal_handler(signal.SIGHUP, reload.request)
+    try:
+        return await _run_controller(args, settings, reload, flow, nodes, redis_url)
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
-    whole = center_of(args.center)
-    tenant = whole.tenant(center.tenant) if whole is not None else None
+
+async def _run_controller(
+    args: argparse.Namespace,
+    settings: Settings,
+    reload: CenterReload,
+    flow: FlowSettings,
+    nodes: list[NodeAddress],
+    redis_url: str,
+) -> int:
+    from pathlib import Path
+
+    from callcenter.api.serve import start_api
+    from callcenter.controller.runner import redis_client, run_controller
+
+    center, whole, tenant = reload.acd, reload.center, reload.tenant
     if args.no_http:
-        await run_controller(center, redis_url, nodes, flow, tenant=tenant)
+        await run_controller(center, redis_url, nodes, flow, tenant=tenant, reload=reload)
         return 0
 
     api_redis = redis_client(redis_url)
@@ -488,12 +511,14 @@ async def _controller(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1
     control = CallControlSettings(recordings_dir=flow.recordings_dir, moh=flow.moh)
+    reload.on_reloaded(api.ctx.center_reloaded)
 
     async def connected(clients: Mapping[str, InboundClient], store: AcdStore) -> None:
         await api.ctx.controller_up(clients, store, control)
 
     try:
-        await run_controller(center, redis_url, nodes, flow, on_connected=connected, tenant=tenant)
+        await run_controller(center, redis_url, nodes, flow, on_connected=connected,
+                             tenant=tenant, reload=reload)  # fmt: skip
     finally:
         await api.ctx.close()
         await api.stop()
@@ -606,7 +631,7 @@ async def _dialplan(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from callcenter.center import CenterError, load_center
-    from callcenter.controller.runner import NodeAddress, parse_node
+    from callcenter.controller.runner import parse_node
     from callcenter.dialplan.push import PushResult, diff_node, push_node
     from callcenter.dialplan.render import RenderError, render_center
 

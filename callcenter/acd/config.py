@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import yaml
 from pydantic import (
@@ -40,6 +40,9 @@ from pydantic import (
 from callcenter.acd.model import QueueConfig, Strategy
 from callcenter.acd.store import AcdStore
 
+if TYPE_CHECKING:  # callcenter.center builds on this module's entries
+    from callcenter.center import Center
+
 __all__ = [
     "MIN_ANNOUNCE_SECONDS",
     "AcdConfig",
@@ -48,6 +51,7 @@ __all__ = [
     "QualityPenalties",
     "QualityRules",
     "QueueEntry",
+    "load_acd_and_center",
     "load_acd_config",
 ]
 
@@ -261,7 +265,15 @@ def _queue_quality_problems(n: int, queue: QueueEntry) -> list[str]:
 
 
 def load_acd_config(path: str | Path, tenant: str | None = None) -> AcdConfig:
-    """The ACD part of a center file, for one tenant.
+    """The ACD part of a center file, for one tenant (see ``load_acd_and_center``)."""
+    return load_acd_and_center(path, tenant)[0]
+
+
+def load_acd_and_center(
+    path: str | Path, tenant: str | None = None
+) -> tuple[AcdConfig, Center | None]:
+    """The ACD part of a center file, for one tenant, and the whole center (None for a
+    single-tenant ACD file, which has no routes, users or CRM hooks).
 
     Two forms are read: the single-tenant ACD file (top-level ``tenant``, ``queues``, ``agents``,
     ``tiers``; other top-level keys are ignored), and the center file of issue 4 (a top-level
@@ -293,10 +305,10 @@ def load_acd_config(path: str | Path, tenant: str | None = None) -> AcdConfig:
         raise AcdConfigError(f"{file}: invalid configuration:\n" + "\n".join(lines)) from exc
     if tenant is not None and tenant != config.tenant:
         raise AcdConfigError(f"{file}: holds tenant {config.tenant!r} only, not {tenant!r}")
-    return config
+    return config, None
 
 
-def _from_center(path: Path, tenant: str | None) -> AcdConfig:
+def _from_center(path: Path, tenant: str | None) -> tuple[AcdConfig, Center]:
     # Imported here: callcenter.center builds on this module's entries.
     from callcenter.center import CenterError, load_center
 
@@ -314,4 +326,4 @@ def _from_center(path: Path, tenant: str | None) -> AcdConfig:
         tenant = names[0]
     if tenant not in names:
         raise AcdConfigError(f"{path}: no tenant {tenant!r} (tenants: {', '.join(names)})")
-    return center.tenant(tenant).acd_config()
+    return center.tenant(tenant).acd_config(), center

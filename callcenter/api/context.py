@@ -79,6 +79,17 @@ class ApiContext:
         await control.start()
         self.call_control[tenant.name] = control
 
+    async def center_reloaded(self, center: Center | None) -> None:
+        """The controller read the center file again: its dispositions, CRM settings and
+        routes are the ones used from now on, by the API and by live call control."""
+        if center is None:
+            return  # a single-tenant ACD file: nothing here came from it
+        self.center = center
+        for name, control in self.call_control.items():
+            tenant = self.tenant_config(name)
+            if tenant is not None:
+                control.use_tenant(tenant)
+
     async def close(self) -> None:
         """Stop what ``controller_up`` started (background rings of consultations...)."""
         controls, self.call_control = self.call_control, {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from redis.asyncio import Redis
 
 from callcenter.api.context import ApiContext, PresignedStorage
@@ -13,7 +12,7 @@ from callcenter.center.tenant import Center
 from callcenter.db.engine import make_engine
 from callcenter.settings import Settings, WorkerSettings
 
-__all__ = ["center_of", "local_storage", "s3_storage", "start_api"]
+__all__ = ["local_storage", "s3_storage", "start_api"]
 
 
 def local_storage(spec: str) -> Path | None:
@@ -31,19 +30,6 @@ def s3_storage(settings: WorkerSettings) -> PresignedStorage | None:
     storage = configured_storage(settings)
     assert isinstance(storage, S3Storage)
     return storage
-
-
-def center_of(path: str | Path) -> Center | None:
-    """The whole center when ``path`` is a center file or folder (a single-tenant ACD file has
-    no dispositions lists, CRM hooks or routes to offer: None)."""
-    from callcenter.center import load_center
-
-    file = Path(path)
-    if not file.is_dir():
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or "tenants" not in data:
-            return None
-    return load_center(file)
 
 
 async def start_api(

@@ -127,6 +127,13 @@ class OutboundCall:
     gateways: tuple[str, ...]  # in the order they will be tried, cheapest first
 
 
+def _check_tenant(tenant: Tenant, store: AcdStore) -> None:
+    if tenant.name != store.keys.tenant:
+        raise ValueError(
+            f"tenant {tenant.name!r} does not match the ACD store's {store.keys.tenant!r}"
+        )
+
+
 class CallControl:
     def __init__(
         self,
@@ -137,10 +144,7 @@ class CallControl:
     ) -> None:
         """``nodes``: this controller's switch nodes by name (the queue flow's); ``store``: the
         tenant's ACD; ``tenant``: its part of the center file (users, routes, gateways)."""
-        if tenant.name != store.keys.tenant:
-            raise ValueError(
-                f"tenant {tenant.name!r} does not match the ACD store's {store.keys.tenant!r}"
-            )
+        _check_tenant(tenant, store)
         self.tenant = tenant
         self.store = store
         self.settings = settings or CallControlSettings()
@@ -149,6 +153,12 @@ class CallControl:
         self.agents = OutboundAgents(store)
         self.consultations = Consultations(self.ops, tenant, self.tasks)
         self.outbound = ClickToCall(self.ops, tenant, self.agents)
+
+    def use_tenant(self, tenant: Tenant) -> None:
+        """The center file was read again: requests from now on see its users, routes and
+        gateways (calls already ringing go on as they started)."""
+        _check_tenant(tenant, self.store)
+        self.tenant = self.consultations.tenant = self.outbound.tenant = tenant
 
     async def start(self) -> None:
         """Follow hangups: a consultation or a click-to-call must react to a party leaving."""

@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -429,14 +430,15 @@ async def _server_id(flow: QueueCallFlow) -> str:
 
 async def keep_in_sync(
     flow: QueueCallFlow,
-    center: AcdConfig | None = None,
+    center: Callable[[], AcdConfig] | None = None,
     *,
     every: float = 5.0,
     probe: float = 0.5,
 ) -> None:
     """Until cancelled: probe Redis every ``probe`` seconds; reconcile every ``every`` seconds
     and as soon as Redis answers again after an outage or a restart (one too quick to see
-    fails nothing here, but the events it cost are lost all the same)."""
+    fails nothing here, but the events it cost are lost all the same). ``center()``: the
+    center as it is now (read again on SIGHUP), loaded again into a Redis that lost it."""
     down = False
     server = ""
     due = time.monotonic() + every
@@ -456,7 +458,7 @@ async def keep_in_sync(
         server = seen
         if down or time.monotonic() >= due:
             try:
-                await sync_once(flow, center)
+                await sync_once(flow, center() if center is not None else None)
             except RedisError as exc:
                 reraise_cancellation()
                 log.warning("resync_failed error=%s", exc)

@@ -16,8 +16,10 @@ from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfig
 from callcenter.acd.store import AcdStore
+from callcenter.cancellation import cancel_and_wait
 from callcenter.center import Tenant
 from callcenter.controller.announcer import Announcer
+from callcenter.controller.center_reload import CenterReload
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.controller.resync import keep_in_sync, reconcile, sync_once
 from callcenter.esl.client import Backoff, InboundClient
@@ -89,6 +91,7 @@ async def run_controller(
     resync_seconds: float = 5.0,
     on_connected: Callable[[Mapping[str, InboundClient], AcdStore], Awaitable[None]] | None = None,
     tenant: Tenant | None = None,
+    reload: CenterReload | None = None,
 ) -> None:
     """Load the center into Redis, connect to every node and route calls until cancelled.
 
@@ -97,13 +100,16 @@ async def run_controller(
     started, after a switch connection comes back, as soon as Redis answers again after an
     outage, and every ``resync_seconds``. ``on_connected`` is told the node clients and the
     store once the call flow runs (the HTTP API's live call control uses them). ``tenant``:
-    the tenant's entry of a center file (its outbound routes dial the callbacks).
+    the tenant's entry of a center file (its outbound routes dial the callbacks). ``reload``:
+    reads the center file again when asked (SIGHUP); its configuration then replaces
+    ``center`` and ``tenant``.
     """
     redis = redis_client(redis_url)
     store = AcdStore(redis, center.tenant)
     clients: dict[str, InboundClient] = {}
     flow: QueueCallFlow | None = None
     announcer: Announcer | None = None
+    watcher: asyncio.Task[None] | None = None
 
     async def reconnected(client: InboundClient) -> None:
         if flow is None:
@@ -139,10 +145,19 @@ async def run_controller(
             await sync_once(flow)  # callers who parked while no controller ran
         except RedisError as exc:
             log.warning("resync_failed error=%s", exc)
+        if reload is not None:
+            watcher = asyncio.create_task(reload.watch(flow))
         if ready is not None:
             ready.set()
-        await keep_in_sync(flow, center, every=resync_seconds, probe=settings.tick_seconds)
+        await keep_in_sync(
+            flow,
+            (lambda: reload.acd) if reload is not None else (lambda: center),
+            every=resync_seconds,
+            probe=settings.tick_seconds,
+        )
     finally:
+        if watcher is not None:
+            await cancel_and_wait([watcher])
         if announcer is not None:
             await announcer.stop()
         if flow is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -10,7 +11,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -50,16 +53,30 @@ def test_parse_node_addresses() -> None:
         parse_node("http://fs1")
 
 
-def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
-    center = tmp_path / "center.yaml"
-    # The example center's tenant acme, renamed so that its Redis keys are this test's own
-    # (with the rates files the center file names, relative to it).
-    center.write_text((REPO / "examples" / "center.yaml").read_text().replace("acme", "clitest"))
-    shutil.copytree(REPO / "examples" / "rates", tmp_path / "rates")
+def example_center(folder: Path, tenant: str) -> Path:
+    """The example center's tenant acme, renamed so that its Redis keys are the test's own
+    (with the rates files the center file names, relative to it)."""
+    center = folder / "center.yaml"
+    center.write_text((REPO / "examples" / "center.yaml").read_text().replace("acme", tenant))
+    shutil.copytree(REPO / "examples" / "rates", folder / "rates")
+    return center
+
+
+@contextlib.contextmanager
+def simulated_switch() -> Iterator[str]:
+    """``callcenter sim`` as a process; yields its event socket's port."""
     sim = subprocess.Popen([*CLI, "sim", "--esl-port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         line = sim.stdout.readline() if sim.stdout else ""
-        port = line.rsplit(":", 1)[1].strip()
+        yield line.rsplit(":", 1)[1].strip()
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
+def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
+    center = example_center(tmp_path, "clitest")
+    with simulated_switch() as port:
         run = subprocess.Popen(
             [*CLI, "run", "--center", str(center), "--tenant", "clitest",
              "--esl", f"esl://:ClueCon@127.0.0.1:{port}", "--redis", redis_url,
@@ -96,9 +113,54 @@ def test_agent_and_queue_commands(redis_url: str, tmp_path: Path) -> None:
         finally:
             run.terminate()
             run.wait(10)
-    finally:
-        sim.terminate()
-        sim.wait(10)
+
+
+def test_sighup_reads_the_center_again_and_keeps_agents_logged_in(
+    redis_url: str, tmp_path: Path
+) -> None:
+    center = example_center(tmp_path, "hup")
+    with simulated_switch() as port:
+        run = subprocess.Popen(
+            [*CLI, "run", "--center", str(center), "--tenant", "hup", "--no-http",
+             "--esl", f"esl://:ClueCon@127.0.0.1:{port}", "--redis", redis_url],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        log: list[str] = []
+        reader = threading.Thread(target=lambda: log.extend(run.stderr or []), daemon=True)
+        reader.start()
+
+        def logged(text: str) -> bool:
+            for _ in range(400):
+                if any(text in line for line in list(log)):
+                    return True
+                time.sleep(0.05)
+            return False
+
+        def queues() -> str:
+            return cli("queue", "list", "--tenant", "hup", "--redis", redis_url).stdout
+
+        try:
+            assert logged("controller_running")
+            assert "support" in queues()
+            for step in ("login", "ready"):
+                cli("agent", step, "1000", "--tenant", "hup", "--redis", redis_url)
+            sales = "      - name: sales\n"
+            center.write_text(center.read_text().replace(sales, "      - name: billing\n" + sales))
+            run.send_signal(signal.SIGHUP)
+            assert logged("center_reloaded tenant=hup reason=requested")
+            assert "billing" in queues()
+            show = cli("agent", "show", "1000", "--tenant", "hup", "--redis", redis_url)
+            assert "available" in show.stdout  # not logged out by the reload
+            center.write_text("tenants: [\n")  # a broken file: nothing changes
+            run.send_signal(signal.SIGHUP)
+            assert logged("center_reload_failed tenant=hup")
+            assert any("not valid YAML" in line for line in log)
+            assert run.poll() is None  # the controller keeps running, on what it had
+            assert "billing" in queues()
+        finally:
+            run.terminate()
+            run.wait(10)
+            reader.join(10)
 
 
 def test_run_needs_a_tenant_when_the_center_has_several() -> None:
