@@ -2,12 +2,12 @@
 
 What changes: queues, agents (contact, skills, delays) and tiers are added or updated in Redis
 as at start (``AcdConfig.apply``: an agent keeps their state, nobody is logged out, no call is
-touched); callbacks, click-to-call and consultations use the file's users, routes and gateways
-from the next request on; the HTTP API shows the file's dispositions and CRM settings.
+touched), and those the file no longer has are taken out as at start (``acd.removal.prune``:
+an agent once logged out, a queue once nobody waits in it); callbacks, click-to-call and
+consultations use the file's users, routes and gateways from the next request on; the HTTP API
+shows the file's dispositions and CRM settings.
 
-What does not: nothing is removed from Redis (a queue, agent or tier taken out of the file
-stays, as it does across a restart: removal is not handled yet), and the switch's dialplans
-change only with ``callcenter dialplan push``.
+What does not: the switch's dialplans change only with ``callcenter dialplan push``.
 
 A file that cannot be read or is invalid changes nothing: the controller goes on with what it
 had and logs every problem (``center_reload_failed``). So does a Redis that cannot be reached
@@ -24,6 +24,7 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfig, AcdConfigError, load_acd_and_center
+from callcenter.acd.removal import prune
 from callcenter.cancellation import reraise_cancellation
 from callcenter.center import Center, Tenant
 from callcenter.controller.queue_flow import QueueCallFlow
@@ -79,6 +80,7 @@ class CenterReload:
             return False
         try:
             await acd.apply(flow.store)
+            await prune(acd, flow.store)
         except RedisError as exc:
             reraise_cancellation()
             log.error("center_reload_failed tenant=%s error=redis: %s", tenant, exc)

@@ -15,6 +15,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from callcenter.acd.config import AcdConfig
+from callcenter.acd.removal import prune
 from callcenter.acd.store import AcdStore
 from callcenter.cancellation import cancel_and_wait
 from callcenter.center import Tenant
@@ -69,11 +70,13 @@ def redis_client(url: str) -> Redis:
 
 
 async def _apply_center(center: AcdConfig, store: AcdStore) -> None:
-    """Load the center into Redis, waiting (with backoff) for a Redis that is not up yet."""
+    """Load the center into Redis, and take out what it no longer has, waiting (with backoff)
+    for a Redis that is not up yet."""
     delays = iter(Backoff(0.5, 10).delays())
     while True:
         try:
             await center.apply(store)
+            await prune(center, store)
             return
         except RedisError as exc:
             delay = next(delays)

@@ -69,6 +69,9 @@ async def test_a_reload_adds_and_updates_and_keeps_every_agents_state(
     edit(center_file, "    tiers:\n", '    tiers:\n      - {queue: billing, agent: "1000"}\n')
     edit(center_file, "skills: {english: 8}", "skills: {english: 3}")
     edit(center_file, "channels: 10", "channels: 2")  # zadarma
+    # Agent 1003 (logged out) leaves the center, with their tier.
+    edit(center_file, '      - {queue: sales, agent: "1003"}\n', "")
+    edit(center_file, f'      - {{id: "1003", contact: "user/1003@{store.keys.tenant}', "#")
     heard: list[Center | None] = []
 
     async def listener(center: Center | None) -> None:
@@ -80,6 +83,8 @@ async def test_a_reload_adds_and_updates_and_keeps_every_agents_state(
     assert await store.redis.hget(store.keys.queue_tiers("billing"), "1000") == b"1:1"
     assert await store.redis.hgetall(store.keys.agent_skills("1000")) == {b"english": b"3"}
     assert await store.status("1000") is AgentStatus.AVAILABLE  # not logged out
+    assert not await store.redis.sismember(store.keys.agents, "1003")
+    assert await store.redis.hkeys(store.keys.queue_tiers("sales")) == [b"1001"]
     # Callbacks dial through the routes of the file as it is now.
     assert flow.tenant is not None
     assert next(g.channels for g in flow.tenant.gateways if g.name == "zadarma") == 2
