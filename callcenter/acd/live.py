@@ -49,6 +49,7 @@ class LiveCall(BaseModel):
     node: str = ""
     did: str = ""  # the number the caller dialed
     campaign: str = ""  # its label (which advert)
+    callback: bool = False  # a callback request: the caller hung up and waits to be called
 
 
 class QueueLive(BaseModel):
@@ -123,6 +124,7 @@ async def _call(store: AcdStore, call: str, now_ms: int) -> LiveCall | None:
         node=_text(data.get(b"node")),
         did=_text(data.get(b"did")),
         campaign=_text(data.get(b"campaign")),
+        callback=data.get(b"callback") == b"1",
     )
 
 

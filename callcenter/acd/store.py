@@ -546,35 +546,54 @@ class AcdStore:
         await self.redis.hsetnx(key, "agentless_since", _now_ms())
         return int(await self.redis.hget(key, "agentless_since") or 0)
 
-    async def take_out(self, call_id: str, state: str, **fields: str | int) -> bool:
+    async def take_out(
+        self, call_id: str, state: str, *, finished: bool = True, **fields: str | int
+    ) -> bool:
         """Take a waiting call out of its queue. True only for the one caller that did it, so
-        two controllers never both overflow or both call back the same caller."""
+        two controllers never both overflow or both call back the same caller. ``finished``:
+        the ACD is done with the call (its hash expires); False when it waits on elsewhere."""
         queue = (await self.redis.hget(self.keys.call(call_id), "queue") or b"").decode()
         if not queue or not await self.redis.zrem(self.keys.queue_calls(queue), call_id):
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.call(call_id), "state", state)
-            if state == "abandoned":
+            if finished:
                 pipe.expire(self.keys.call(call_id), FINISHED_CALL_TTL_S)
             self._queue_call_event(pipe, call_id, state, queue=queue, **fields)
             await pipe.execute()
         return True
 
-    async def move(self, call_id: str, to_queue: str) -> bool:
-        """Overflow a waiting caller to another queue, keeping the time they have waited."""
+    async def move(
+        self,
+        call_id: str,
+        to_queue: str,
+        *,
+        state: str = "overflowed",
+        keep_skills: bool = True,
+        **fields: str | int,
+    ) -> bool:
+        """Move a waiting caller to another queue, keeping the time they have waited: an
+        overflow, or a supervisor's move (``state="moved"``). False when the call is not
+        waiting (being offered to an agent, gone). ``keep_skills=False``: the skills the first
+        queue asked for are dropped (the new queue's agents may have none of them)."""
         target = await self.queue_config(to_queue)
         data = await self.redis.hgetall(self.keys.call(call_id))
-        if not data or not await self.take_out(call_id, "overflowed", to=to_queue):
+        if not data or not await self.take_out(
+            call_id, state, finished=False, to=to_queue, **fields
+        ):
             return False
         enqueued = int(data[b"enqueued_ms"])
         score = enqueued - int(int(data[b"priority"]) * target.priority_weight_seconds * 1000)
-        await self.redis.hset(
-            self.keys.call(call_id), mapping={"queue": to_queue, "state": "waiting", "score": score}
-        )
-        await self.redis.zadd(self.keys.queue_calls(to_queue), {call_id: score})
-        await self._call_event(
-            call_id, "waiting", queue=to_queue, came_from=data[b"queue"].decode()
-        )
+        key = self.keys.call(call_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"queue": to_queue, "state": "waiting", "score": score})
+            if not keep_skills:
+                pipe.hset(key, "skills", "")
+            pipe.zadd(self.keys.queue_calls(to_queue), {call_id: score})
+            self._queue_call_event(
+                pipe, call_id, "waiting", queue=to_queue, came_from=data[b"queue"].decode()
+            )
+            await pipe.execute()
         return True
 
     async def request_callback(self, call_id: str, *, not_before_seconds: float = 5.0) -> bool:

@@ -83,7 +83,7 @@ class CallSearch(BaseModel):
     agent: str | None = Field(None, min_length=1, max_length=64, pattern=_SHORT)
     queue: str | None = Field(None, min_length=1, max_length=64, pattern=_SHORT)
     did: str | None = Field(None, min_length=1, max_length=64, pattern=_SHORT)
-    # answered, abandoned, overflowed, callback_requested, ended
+    # answered, abandoned, overflowed, moved, callback_requested, ended
     outcome: str | None = Field(None, min_length=1, max_length=24, pattern=_SHORT)
     disposition: str | None = Field(None, min_length=1, max_length=64, pattern=_SHORT)
     # Calls whose automatic quality score is at least this (unscored calls are left out).

@@ -184,11 +184,20 @@ class CallControl:
         await self.ops.api(esl, f"uuid_kill {call.live_leg} NORMAL_CLEARING")
         log.info("call_hangup uuid=%s state=%s", call_id, call.state)
 
-    async def transfer(self, call_id: str, destination: str) -> None:
+    async def transfer(self, call_id: str, destination: str, *, by: str = "") -> None:
         """Blind transfer: the caller goes to ``destination`` (``queue:sales``,
         ``extension:1001`` or ``1001``, ``external:+7...`` or a number, ``ivr:main``,
-        ``voicemail:1001``, ``time:hours``, ``hangup``); the agent is released (wrap-up)."""
+        ``voicemail:1001``, ``time:hours``, ``hangup``); the agent is released (wrap-up).
+        A caller still waiting in a queue is moved there instead (``by``: who moved them)."""
         call = await self.ops.call(call_id)
+        if call.state == "waiting":
+            await self._move_waiting(call, destination, by)
+            return
+        if call.state == "offering":
+            raise WrongCallStateError(
+                f"call {call_id} rings an agent right now: it cannot be moved or transferred "
+                "until it is answered or back in line; try again in a moment"
+            )
         call.require_bridged()
         if call.consult_leg:
             raise WrongCallStateError(
@@ -224,6 +233,47 @@ class CallControl:
         await self.ops.append_event("call", call=call_id, state="transferred", queue=call.queue,
                                     agent=call.agent, to=str(target))  # fmt: skip
         log.info("call_transferred uuid=%s agent=%s to=%s", call_id, call.agent, target)
+
+    async def _move_waiting(self, call: LiveCall, destination: str, by: str) -> None:
+        """A supervisor sends a waiting caller elsewhere: to another queue (they keep the
+        time waited, as on an overflow; the first queue's skills no longer apply), or out of
+        the ACD to any other destination. Refused while the call rings an agent: taking it
+        out of its queue and the agent's answer must not both win."""
+        if call.callback:
+            raise WrongCallStateError(
+                f"call {call.call_id} is a callback request: nobody is on the line to move"
+            )
+        target = parse_destination(destination, self.tenant)
+        if target.kind is DestinationKind.HANGUP:
+            await self.hangup(call.call_id)
+            return
+        busy = WrongCallStateError(
+            f"call {call.call_id} is no longer waiting (an agent's phone rings for it, or it "
+            "ended): try again in a moment"
+        )
+        if target.kind is DestinationKind.QUEUE:
+            if target.target == call.queue:
+                raise BadDestinationError(f"call {call.call_id} waits in {call.queue!r} already")
+            try:
+                moved = await self.store.move(
+                    call.call_id, target.target, state="moved", keep_skills=False, by=by
+                )
+            except UnknownQueueError as exc:
+                raise BadDestinationError(str(exc)) from exc
+            if not moved:
+                raise busy
+            log.info("call_moved uuid=%s from=%s to=%s by=%s", call.call_id, call.queue, target,
+                     by)  # fmt: skip
+            return
+        name = (
+            target.target if target.kind is DestinationKind.EXTERNAL else reserved_extension(target)
+        )
+        if not await self.store.take_out(call.call_id, "moved", to=str(target), by=by):
+            raise busy
+        esl = self.ops.esl(call.node)
+        await self.ops.api(esl, f"uuid_transfer {call.live_leg} {name} XML "
+                                f"{self.tenant.internal_context}")  # fmt: skip
+        log.info("call_moved uuid=%s from=%s to=%s by=%s", call.call_id, call.queue, target, by)
 
     async def consult(self, call_id: str, destination: str) -> str:
         """Attended transfer, first step: the caller holds (music), the agent's leg rings the

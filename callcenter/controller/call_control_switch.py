@@ -52,7 +52,7 @@ log = logging.getLogger("callcenter.controller")
 # The causes after which the next gateway is tried (the rendered dialplan's continue_on_fail).
 FAILOVER = frozenset(FAILOVER_CAUSES.split(","))
 # Call states after which the ACD no longer follows the caller's channel.
-ENDED_STATES = frozenset({"ended", "abandoned", "overflowed", "callback_failed"})
+ENDED_STATES = frozenset({"ended", "abandoned", "overflowed", "callback_failed", "moved"})
 # A call or leg id as the center makes them: nothing else read from Redis goes into a command.
 CALL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 

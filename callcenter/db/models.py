@@ -84,7 +84,7 @@ class Call(Base):
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     # who hung up first: caller, agent (or callee), system
     hangup_side: Mapped[str | None] = mapped_column(String(16))
-    # answered (bridged to an agent), abandoned, overflowed, callback_requested, ended
+    # answered (bridged to an agent), abandoned, overflowed, moved, callback_requested, ended
     outcome: Mapped[str | None] = mapped_column(String(24))
     rate_prefix: Mapped[str | None] = mapped_column(String(24))
     rate_per_minute: Mapped[Decimal | None] = mapped_column(Numeric(12, 5))
@@ -128,12 +128,14 @@ class QueueWait(Base):
     offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # answered, abandoned, overflowed, callback_requested, callback_failed (None: still waiting)
+    # answered, abandoned, overflowed, moved (by a supervisor), callback_requested,
+    # callback_failed (None: still waiting)
     outcome: Mapped[str | None] = mapped_column(String(24))
     wait_ms: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int | None] = mapped_column(Integer)  # place in line on arrival, 1 = next
     agent: Mapped[str | None] = mapped_column(String(64))
     came_from: Mapped[str | None] = mapped_column(String(64))
+    # where the caller went on leaving the queue (overflowed, moved): queue or destination
     overflow_to: Mapped[str | None] = mapped_column(String(128))
 
 

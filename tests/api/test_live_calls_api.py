@@ -121,6 +121,34 @@ async def test_transfer_destinations_are_checked(floor: Floor) -> None:
         await anna.close()
 
 
+async def test_a_supervisor_moves_a_waiting_caller_and_an_agent_may_not(floor: Floor) -> None:
+    floor.desk.switch.phones.register("1000", "default", answer_after=0.2)
+    await floor.desk.store.login("1000")  # on break: the caller waits in support
+    caller = await floor.desk.switch.callers.dial("7000", caller_number="4951234567")
+    await until(lambda: floor.desk.store.waiting("support"))
+    path = f"/api/v1/tenants/{floor.tenant}/live-calls/{caller.uuid}/transfer"
+    anna, sue = floor.client(), floor.client()
+    try:
+        await anna.sign_in("anna")
+        status, body = await anna.request("POST", path, {"destination": "queue:sales"})
+        assert (status, body["error_id"]) == (403, "forbidden")  # nobody's call yet
+        await sue.sign_in("sue")
+        status, listed = await sue.request("GET", f"/api/v1/tenants/{floor.tenant}/live-calls")
+        assert [(c["call"], c["state"], c["callback"]) for c in listed["calls"]] == [
+            (caller.uuid, "waiting", False)
+        ]
+        status, body = await sue.request("POST", path, {"destination": "queue:support"})
+        assert (status, body["error_id"]) == (422, "bad-destination"), body
+        assert (await sue.request("POST", path, {"destination": "queue:sales"}))[0] == 204
+        assert await floor.desk.store.waiting("sales") == [caller.uuid]
+        entries = await floor.desk.store.redis.xrange(floor.desk.store.keys.events)
+        moved = [e for _, e in entries if e.get(b"state") == b"moved"]
+        assert [(e[b"to"], e[b"by"]) for e in moved] == [(b"sales", b"sue")]
+    finally:
+        await anna.close()
+        await sue.close()
+
+
 async def test_recording_stops_and_starts_again(floor: Floor) -> None:
     caller, _ = await bridged_call(floor.desk)
     anna = floor.client()

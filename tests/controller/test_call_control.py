@@ -262,8 +262,8 @@ async def test_operations_on_a_waiting_call_are_refused(desk: Desk) -> None:
     await desk.store.login("1000")  # on break: the caller waits
     caller = await desk.switch.callers.dial("7000", caller_number="4951234567")
     await until(lambda: desk.store.waiting("support"))
+    # (A blind transfer moves a waiting caller: test_move_waiting.py.)
     for attempt in (
-        desk.control.transfer(caller.uuid, "1002"),
         desk.control.consult(caller.uuid, "1002"),
         desk.control.record(caller.uuid, True),
         desk.control.monitor(caller.uuid, "1005", "listen"),

@@ -81,6 +81,20 @@ def test_overflow_starts_a_second_stay_and_the_call_ends_in_the_new_queue() -> N
     assert batch.calls[CALL]["queue"] == "sales" and batch.calls[CALL]["agent"] == "2000"
 
 
+def test_a_caller_moved_by_a_supervisor_ends_the_stay_as_moved() -> None:
+    t0 = 1_767_000_000_000
+    entries: list[Entry] = [
+        {"type": "call", "call": CALL, "queue": "support", "state": "waiting", "ts": t0},
+        {"type": "call", "call": CALL, "queue": "support", "state": "moved",
+         "to": "voicemail:1001", "by": "sam", "ts": t0 + 30_000},
+    ]  # fmt: skip
+    batch = _fold(entries)
+    stay = batch.waits[(CALL, "support")]
+    assert stay["outcome"] == "moved" and stay["overflow_to"] == "voicemail:1001"
+    assert stay["left_at"] is not None
+    assert batch.calls[CALL]["outcome"] == "moved"
+
+
 def test_unknown_or_incomplete_entries_are_counted_as_skipped_not_fatal() -> None:
     batch = _fold(
         [

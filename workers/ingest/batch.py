@@ -103,6 +103,7 @@ _WAIT_OUTCOME = {
     b"bridged": b"answered",
     b"abandoned": b"abandoned",
     b"overflowed": b"overflowed",
+    b"moved": b"moved",  # a supervisor sent the waiting caller elsewhere
     b"callback_requested": b"callback_requested",
     b"callback_failed": b"callback_failed",
 }
@@ -347,7 +348,7 @@ class Batch:
                 row[_C_QUEUE] = queue
                 if wait_ms := _int(f.get(b"wait_ms", b"")):
                     row[_C_WAIT_MS] = wait[_W_WAIT_MS] = wait_ms
-            elif state == b"overflowed" and (to := f.get(b"to")):
+            elif state in (b"overflowed", b"moved") and (to := f.get(b"to")):
                 wait[_W_OVERFLOW_TO] = to
         elif state == b"ended":
             talk_ms = _int(f.get(b"talk_ms", b""))

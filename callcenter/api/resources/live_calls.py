@@ -145,7 +145,8 @@ async def transfer(call: ApiCall) -> Consulting | None:
     change = await call.payload(TransferIn)
     control = _control(call)
     if not change.attended:
-        await _run(control.transfer(live.call, change.destination))
+        # A caller still waiting is moved (only a supervisor can: the call is nobody's yet).
+        await _run(control.transfer(live.call, change.destination, by=call.who))
         return None
     leg = await _run(control.consult(live.call, change.destination))
     return Consulting(call=live.call, consultation_leg=str(leg))

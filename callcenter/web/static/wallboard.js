@@ -8,7 +8,7 @@ import { barChart, chartMessage } from './charts.js';
 import { LiveFeed } from './live.js';
 
 const ORDER = ['on_call', 'reserved', 'wrap_up', 'available', 'on_break', 'logged_out'];
-const ENDED = ['ended', 'abandoned', 'hangup', 'overflowed', 'callback_requested'];
+const ENDED = ['ended', 'abandoned', 'hangup', 'overflowed', 'moved', 'callback_requested'];
 const agents = new Map(); // id -> agent (with startedAt, ms)
 const calls = new Map(); // call id -> {call, state, queue, agent, caller_number, caller_name, startedAt}
 let queues = [];
@@ -17,6 +17,7 @@ let queues = [];
 
 function showQueues(list) {
   queues = list;
+  $('move-targets').replaceChildren(...list.map((queue) => el('option', { value: `queue:${queue.name}` })));
   $('queue-rows').replaceChildren(...list.map((queue) => {
     const today = queue.today || {};
     return el('tr', { 'data-queue': queue.name },
@@ -149,9 +150,9 @@ function callsFrom(agentList, queueList, listed = null) {
 function showCalls() {
   const list = [...calls.values()].sort((a, b) => a.startedAt - b.startedAt);
   $('calls-empty').hidden = list.length > 0;
-  const signature = (c) => [c.state, c.queue, c.caller_number, c.caller_name, c.agent, c.startedAt].join('|');
+  const signature = (c) => [c.state, c.queue, c.caller_number, c.caller_name, c.agent, c.callback, c.startedAt].join('|');
   putRows($('call-rows'), list, (c) => c.call, signature, (call) => {
-    const buttons = ['listen', 'whisper', 'barge'].map((mode) => {
+    const buttons = call.state === 'waiting' && !call.callback ? moveControls(call) : ['listen', 'whisper', 'barge'].map((mode) => {
       const button = el('button', { type: 'button', class: `monitor-${mode}`, text: mode });
       button.addEventListener('click', () => monitor(call.call, mode, button));
       return button;
@@ -165,6 +166,26 @@ function showCalls() {
       el('td', { class: 'num clock', 'data-since': call.startedAt, text: duration((Date.now() - call.startedAt) / 1000) }),
       el('td', {}, ...buttons));
   });
+}
+
+// A waiting caller: send them to another queue (keeping the time waited), an extension, a
+// number, a menu or a mailbox.
+function moveControls(call) {
+  const target = el('input', {
+    class: 'move-target', list: 'move-targets', maxlength: '128',
+    placeholder: 'queue:sales, 1001, voicemail:1001', 'aria-label': `Move call ${call.call.slice(0, 8)} to`,
+  });
+  const button = el('button', { type: 'button', class: 'move', text: 'Move' });
+  button.addEventListener('click', () => move(call.call, target.value.trim(), button));
+  return [target, ' ', button];
+}
+
+async function move(call, destination, button) {
+  say($('calls-result'), '');
+  await attempt($('calls-error'), async () => {
+    await api('POST', tenantPath(`/live-calls/${encodeURIComponent(call)}/transfer`), { destination });
+    say($('calls-result'), `Call ${call.slice(0, 8)} moved to ${destination}.`);
+  }, button);
 }
 
 async function monitor(call, mode, button) {
