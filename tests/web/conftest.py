@@ -71,8 +71,8 @@ DIALPLAN = """<include><context name="public">
 
 
 def center_for(tenant: str) -> Center:
-    """A tenant with one queue (with disposition codes, a long wrap-up the test ends itself),
-    two agents and a phone for the supervisor."""
+    """A tenant with a queue (with disposition codes, a long wrap-up the test ends itself), two
+    agents and a phone for the supervisor, and a queue without agents."""
     return Center.model_validate(
         {
             "tenants": [
@@ -86,6 +86,7 @@ def center_for(tenant: str) -> Center:
                     "queues": [
                         {"name": "support", "service_level_seconds": 20,
                          "wrap_up_seconds": 300, "dispositions": DISPOSITIONS},
+                        {"name": "billing"},  # no agents: where a supervisor moves callers
                     ],
                     "agents": [{"id": a, "contact": f"user/{a}@default"} for a in ("1001", "1002")],
                     "tiers": [{"queue": "support", "agent": a} for a in ("1001", "1002")],

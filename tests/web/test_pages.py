@@ -193,7 +193,7 @@ async def test_an_agent_takes_a_call_while_the_supervisor_watches(
 
     # Today's charts: the call in its hour, the agent's figures, the queue's service level.
     await board.reload()
-    await expect(board.locator("#chart-sl rect.bar")).to_have_count(1)
+    await expect(board.locator("#chart-sl rect.bar")).to_have_count(2)  # support, billing
     if waiting.step("calls per hour", ("GET", REPORT)):
         # Today's hours in the browser's zone, from the queues report.
         zone = await board.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
@@ -207,6 +207,31 @@ async def test_an_agent_takes_a_call_while_the_supervisor_watches(
 
     assert agent.foreign() == [] and supervisor.foreign() == []
     waiting.settle()
+
+
+async def test_the_supervisor_moves_a_waiting_caller_to_another_queue(
+    center: WebCenter, visit: Visit
+) -> None:
+    supervisor = await visit("supervisor")
+    board = supervisor.page
+    await supervisor.sign_in("sam")
+    await board.wait_for_url(f"**/t/{center.tenant}/wallboard")
+    # Nobody is logged in: the caller waits in support.
+    caller = await center.switch.callers.dial("7000", caller_number=CALLER_NUMBER)
+    row = board.locator(f'#call-rows tr[data-call="{caller.uuid}"]')
+    await expect(row.locator(".state")).to_have_attribute("data-status", "waiting")
+    await expect(board.locator('#move-targets option[value="queue:billing"]')).to_have_count(1)
+    await row.locator("input.move-target").fill("queue:billing")
+    await row.locator("button.move").click()
+    await expect(board.locator("#calls-result")).to_have_text(
+        f"Call {caller.uuid[:8]} moved to queue:billing."
+    )
+    await expect(board.locator("#calls-error")).to_be_hidden()
+    assert await center.store.waiting("billing") == [caller.uuid]
+    assert await center.store.waiting("support") == []
+    await expect(row.locator("td").nth(2)).to_have_text("billing")  # the live feed's update
+    await supervisor.shot("moved")
+    assert supervisor.foreign() == []
 
 
 async def test_a_wrong_password_shows_the_apis_message(center: WebCenter, visit: Visit) -> None:
