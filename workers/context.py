@@ -16,6 +16,7 @@ from callcenter.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from callcenter.center.tenant import Center
+    from callcenter.center.watch import CenterWatch
 
 __all__ = ["WorkerContext", "context", "reset_context", "use_settings"]
 
@@ -25,19 +26,20 @@ class WorkerContext:
     settings: Settings
     engine: Engine
     redis: Redis
-    _center: Center | None = field(default=None, repr=False)
-    _center_loaded: bool = False
+    _center: CenterWatch | None = field(default=None, repr=False)
 
     def center(self) -> Center | None:
-        """The center file of the settings (``[worker] center``), loaded once; None without."""
-        if not self._center_loaded:
-            path = self.settings.worker.center
-            if path is not None:
-                from callcenter.center.loader import load_center
+        """The center file of the settings (``[worker] center``), as it is now (read again
+        when one of its files changed: rates, quality rules, retention and webhooks count
+        without a restart); None without."""
+        path = self.settings.worker.center
+        if path is None:
+            return None
+        if self._center is None:
+            from callcenter.center.watch import CenterWatch
 
-                self._center = load_center(path)
-            self._center_loaded = True
-        return self._center
+            self._center = CenterWatch(path)
+        return self._center.current()
 
 
 _lock = threading.Lock()

@@ -25,7 +25,7 @@ from callcenter.center.rates import RateFileError
 from callcenter.center.tenant import Center
 from callcenter.center.yamlsource import YamlFile, read_yaml
 
-__all__ = ["load_center"]
+__all__ = ["center_files", "load_center"]
 
 # Fields whose value is never repeated in a message (messages end up in logs and terminals).
 _SECRETS = {"password", "pin"}
@@ -36,7 +36,7 @@ def load_center(path: str | Path) -> Center:
     root = Path(path)
     problems: list[Problem] = []
     files: list[YamlFile] = []
-    for name in _center_files(root):
+    for name in center_files(root):
         try:
             files.append(read_yaml(name))
         except CenterError as exc:
@@ -58,7 +58,8 @@ def load_center(path: str | Path) -> Center:
     return center
 
 
-def _center_files(root: Path) -> list[Path]:
+def center_files(root: Path) -> list[Path]:
+    """The YAML files of a center: the file itself, or a folder's ``*.yaml``/``*.yml``."""
     if root.is_dir():
         files = sorted(
             p

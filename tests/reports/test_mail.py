@@ -24,7 +24,6 @@ from redis import Redis as SyncRedis
 from sqlalchemy import create_engine
 
 from callcenter.center.reports_config import ReportsConfig
-from callcenter.center.tenant import Center
 from callcenter.reports.mail import MailError, due, period_of, send_message, send_summary
 from callcenter.settings import MailSettings, Settings
 from tests.reports.sample import NAME, TITLE, registered
@@ -158,11 +157,8 @@ def test_the_worker_sends_each_summary_once_and_the_beat_has_an_entry_per_tenant
     assert list(entries) == [f"reports-mail-{tenant}"]
     assert entries[f"reports-mail-{tenant}"]["args"] == (tenant,)
 
-    from callcenter.center.loader import load_center
-
-    center: Center = load_center(center_yaml)
     redis = SyncRedis.from_url(redis_url)
-    ctx = WorkerContext(settings, create_engine("sqlite://"), redis, center, True)
+    ctx = WorkerContext(settings, create_engine("sqlite://"), redis)  # the settings' center
     try:
         with registered():
             assert mail_tenant(ctx, tenant, MONDAY_7AM_MOSCOW) == ["daily"]
