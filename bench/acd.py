@@ -32,8 +32,8 @@ from callcenter.acd.store import AcdStore
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
 from callcenter.esl.client import InboundClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from acd_reserve import run as reserve_run
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.acd_reserve import run as reserve_run
 
 DIALPLAN = """<include><context name="public">
   <extension name="bench"><condition field="destination_number" expression="^7000$">

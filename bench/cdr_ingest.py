@@ -27,14 +27,13 @@ import uuid
 from pathlib import Path
 
 from redis import Redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.scratch_db import scratch_database  # noqa: E402
 from callcenter.acd.keys import Keys  # noqa: E402
-from callcenter.db.engine import make_engine, normalize_url  # noqa: E402
-from callcenter.db.migrate import upgrade  # noqa: E402
 from tests.workers.streams import many_calls  # noqa: E402
 from workers.ingest.consumer import ingest  # noqa: E402
 
@@ -97,21 +96,15 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
 
-    import os
-
-    admin_url = normalize_url(
-        os.environ.get("CC_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
-    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
     redis = Redis.from_url(args.redis)
-    engine: Engine | None = None
     try:
-        upgrade(url)
-        engine = make_engine(url)
+        _run(args, redis)
+    finally:
+        redis.close()
+
+
+def _run(args: argparse.Namespace, redis: Redis) -> None:
+    with scratch_database() as engine:
         best_ingest = best_copy = 0.0
         rows = 0
         for round_no in range(1, args.rounds + 1):
@@ -138,13 +131,6 @@ def main() -> None:
             f"ingest_rows_per_s={best_ingest:.0f} copy_rows_per_s={best_copy:.0f} "
             f"ratio={best_ingest / best_copy:.2f}"
         )
-    finally:
-        if engine is not None:
-            engine.dispose()
-        redis.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

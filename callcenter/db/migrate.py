@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "current", "upgrade"]
+from callcenter.db.models import ONLY_DIALECT
+
+__all__ = ["alembic_config", "current", "of_dialect", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def of_dialect(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object`` for a database of ``dialect``: a schema item the models
+    build on another dialect only (``ddl_if``, marked ``info[ONLY_DIALECT]``) is left out of
+    the comparison (Alembic itself reads no ``ddl_if``)."""
+
+    def include(item: Any, _name: str | None, _kind: str, _reflected: bool, _other: Any) -> bool:
+        only = getattr(item, "info", {}).get(ONLY_DIALECT)
+        return only is None or only == dialect
+
+    return include
 
 
 def alembic_config(url: str) -> Config:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from callcenter.db.engine import make_engine
+from callcenter.db.migrate import of_dialect
 from callcenter.db.models import Base
 
 config = context.config
@@ -16,6 +17,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=of_dialect(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
