@@ -64,7 +64,7 @@ def test_without_pg_trgm_the_upgrade_goes_on_without_the_search_indexes(
             upgrade(f"{url}/{name}")
         engine = make_engine(f"{url}/{name}")
         try:
-            indexes = {i["name"] for i in inspect(engine).get_indexes("contacts")}
+            indexes = {str(i["name"]) for i in inspect(engine).get_indexes("contacts")}
             with engine.connect() as conn:
                 head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         finally:
