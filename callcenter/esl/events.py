@@ -20,7 +20,11 @@ from callcenter.esl.codec import url_decode
 from callcenter.esl.errors import EslProtocolError
 from callcenter.esl.frames import ContentType, Frame
 
-__all__ = ["Event", "parse_event_plain"]
+__all__ = ["ARRAY_PREFIX", "ARRAY_SEPARATOR", "Event", "array_text", "parse_event_plain"]
+
+# An array header's value in plain events (switch_event_serialize; esl_event_add_array splits).
+ARRAY_PREFIX = "ARRAY::"
+ARRAY_SEPARATOR = "|:"
 
 
 _MISSING = object()
@@ -85,6 +89,16 @@ class Event:
         return self
 
     # -- header access --------------------------------------------------------------------------
+
+    def get_array(self, name: str) -> list[str]:
+        """An array header's items (``ARRAY::a|:b`` -> ``["a", "b"]``), the same from every
+        event format; a plain header is one item, a missing one none."""
+        value = self.get(name)
+        if value is None:
+            return []
+        if value.startswith(ARRAY_PREFIX):
+            return value[len(ARRAY_PREFIX) :].split(ARRAY_SEPARATOR)
+        return [value]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         headers = self._headers
@@ -236,12 +250,7 @@ def _parse_event_json(payload: bytes) -> Event:
     body = data.pop("_body", None)
     if body is not None:
         data.pop("Content-Length", None)
-    headers = {
-        str(k): v
-        if isinstance(v, str)
-        else ("|".join(map(str, v)) if isinstance(v, list) else str(v))
-        for k, v in data.items()
-    }
+    headers = {str(k): v if isinstance(v, str) else _json_value(v) for k, v in data.items()}
     return Event(headers, None if body is None else str(body), format="json")
 
 
@@ -256,9 +265,14 @@ def _json_value(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        # Array headers: the same "a|b" joining FreeSWITCH's plain ARRAY:: form decodes to.
-        return "|".join(map(str, value))
+        # An array header: written as the plain format writes it (``Event.get_array`` splits it).
+        return array_text([str(item) for item in value])
     return str(value)
+
+
+def array_text(items: list[str]) -> str:
+    """An array header as FreeSWITCH writes it in plain events: ``ARRAY::a|:b``."""
+    return ARRAY_PREFIX + ARRAY_SEPARATOR.join(items)
 
 
 def _parse_event_xml(payload: bytes) -> Event:
@@ -270,6 +284,9 @@ def _parse_event_xml(payload: bytes) -> Event:
     if root.tag != "event" or section is None:
         raise EslProtocolError("XML event without <event><headers>")
     headers: dict[str, str] = {}
+    # The first of repeated elements, as for a header the other formats repeat: XML cannot
+    # tell an array (one element per item) from a header added twice, which may differ
+    # (Event-Name COMMAND then PRIVATE_COMMAND, capture 07). Arrays: use plain or JSON.
     for child in section:
         headers.setdefault(child.tag, url_decode(child.text or ""))
     if "Event-Name" not in headers:
