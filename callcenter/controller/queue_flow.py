@@ -126,6 +126,9 @@ class QueueCallFlow:
         self._ticker: asyncio.Task[None] | None = None
         self._beater: asyncio.Task[None] | None = None
         self.controller_id = store.controller_id
+        # Other controllers whose heartbeat the resync found missing, and since when
+        # (monotonic): one is taken for dead only once it stays missing (resync.py).
+        self.silent_controllers: dict[str, float] = {}
         # A reservation must outlive the ring it is for: otherwise a phone still ringing would
         # be taken for an abandoned offer (and stopped) when the reservation runs out.
         ring_ms = (self.settings.ring_seconds + 15) * 1000
