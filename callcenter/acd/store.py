@@ -487,9 +487,9 @@ class AcdStore:
             self.keys.controller(self.controller_id), _now_ms(), px=int(lease_seconds * 1000)
         )
 
-    async def expired_reservations(self) -> list[tuple[str, str]]:
-        """(agent, call) of offers nobody will settle: past their time, or their controller
-        stopped its heartbeat (killed, crashed, cut off)."""
+    async def expired_reservations(self, *, judge_owners: bool = True) -> list[tuple[str, str]]:
+        """(agent, call) of offers nobody will settle: past their time, or (``judge_owners``)
+        their controller stopped its heartbeat (killed, crashed, cut off)."""
         now = _now_ms()
         out = []
         for raw, until in await self.redis.zrange(self.keys.reservations, 0, -1, withscores=True):
@@ -497,8 +497,11 @@ class AcdStore:
             fields = await self.redis.hmget(self.keys.agent(agent), "reserved_for", "reserved_by")
             call = (fields[0] or b"").decode()
             owner = (fields[1] or b"").decode()
-            alive = bool(owner) and await self.redis.exists(self.keys.controller(owner))
-            if until <= now or not alive:
+            past = until <= now
+            if past or (
+                judge_owners
+                and not (owner and await self.redis.exists(self.keys.controller(owner)))
+            ):
                 out.append((agent, call))
         return out
 

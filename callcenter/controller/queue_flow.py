@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid as uuidlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -126,9 +127,10 @@ class QueueCallFlow:
         self._ticker: asyncio.Task[None] | None = None
         self._beater: asyncio.Task[None] | None = None
         self.controller_id = store.controller_id
-        # Other controllers whose heartbeat the resync found missing, and since when
-        # (monotonic): one is taken for dead only once it stays missing (resync.py).
-        self.silent_controllers: dict[str, float] = {}
+        # Since when (monotonic) this controller's heartbeat has been renewed without a gap,
+        # and when last: see heartbeats_trusted.
+        self._beating_since: float | None = None
+        self._last_beat: float | None = None
         # A reservation must outlive the ring it is for: otherwise a phone still ringing would
         # be taken for an abandoned offer (and stopped) when the reservation runs out.
         ring_ms = (self.settings.ring_seconds + 15) * 1000
@@ -607,9 +609,22 @@ class QueueCallFlow:
         await esl.api(f"uuid_kill {leg}")
         await self._finish(offer.call_id, offer.queue, offer.agent)
 
+    def heartbeats_trusted(self) -> bool:
+        """Whether a missing heartbeat of another controller means it is dead: only once ours
+        has been renewed without a gap for a lease. Right after a Redis outage longer than a
+        lease (or a Redis call that hung that long) every heartbeat is gone until its
+        controller renews it, a quarter lease later: a live one would be taken for dead. Ours
+        must also be fresh: a renewal stuck on a cut-off Redis says nothing of the others."""
+        since, last = self._beating_since, self._last_beat
+        if since is None or last is None:
+            return False
+        now, lease = time.monotonic(), self.settings.lease_seconds
+        return now - since >= lease and now - last <= lease / 2
+
     async def _reclaim_expired(self) -> None:
         """Offers left ringing by a controller that died: stop the phone, serve the caller again."""
-        for agent, call_id in await self.store.expired_reservations():
+        expired = await self.store.expired_reservations(judge_owners=self.heartbeats_trusted())
+        for agent, call_id in expired:
             leg, node = await self.store.redis.hmget(
                 self.store.keys.call(call_id), f"leg:{agent}", "node"
             )
@@ -626,6 +641,13 @@ class QueueCallFlow:
             except (AcdError, RedisError, OSError) as exc:
                 reraise_cancellation()
                 log.warning("queue_heartbeat_failed error=%s", exc)
+                self._beating_since = None
+            else:
+                now = time.monotonic()
+                last = self._last_beat
+                if last is None or now - last > self.settings.lease_seconds:
+                    self._beating_since = now  # the first beat, or the first after a gap
+                self._last_beat = now
             await asyncio.sleep(self.settings.lease_seconds / 4)
 
     async def _tick(self) -> None:

@@ -352,42 +352,21 @@ def _outbound_by_node(flow: QueueCallFlow, on_call: OnCall) -> dict[str, list[_O
     return out
 
 
-def _long_silent(
-    flow: QueueCallFlow, owners: list[str], alive: set[str], silent_s: float
-) -> set[str]:
-    """The controllers whose heartbeat has been missing for ``silent_s`` at least (over two
-    passes or more). Missing once is not enough: after a Redis outage longer than a lease every
-    heartbeat is gone until its controller renews it, a quarter lease later."""
-    now = time.monotonic()
-    missing = flow.silent_controllers
-    for owner in list(missing):
-        # A controller seen again, or not seen for an hour (its calls ended): forgotten.
-        if owner in alive or now - missing[owner] > 3600:
-            del missing[owner]
-    dead = set()
-    for owner in owners:
-        if owner not in alive and now - missing.setdefault(owner, now) >= silent_s:
-            dead.add(owner)
-    return dead
-
-
 async def release_outbound(
     flow: QueueCallFlow,
     *,
     grace_ms: int = OUTBOUND_GRACE_MS,
     on_call: OnCall | None = None,
-    silent_s: float | None = None,
 ) -> int:
     """End the click-to-calls nobody will end: the agent's leg is gone from its node (its
     hangup came while no controller could hear it), or the controller dialing it died before
     the agent and the customer were bridged (the agent would hear ringback for ever, the
     customer, once answered, silence). Their legs still up are hung up, the agent goes back to
     the status they had. Only calls started ``grace_ms`` ago or more: before that the agent's
-    leg may not exist yet, or its controller's heartbeat be on its way; and a controller is
-    dead once its heartbeat has been missing ``silent_s`` (two leases) across passes. Returns
-    how many were ended. ``on_call``: the agents as read already (else they are read here)."""
-    if silent_s is None:
-        silent_s = 2 * flow.settings.lease_seconds
+    leg may not exist yet, or its controller's heartbeat be on its way; and a missing
+    heartbeat counts only when this controller's own is steady (``heartbeats_trusted``: not
+    right after a Redis outage). Returns how many were ended. ``on_call``: the agents as read
+    already (else they are read here)."""
     if on_call is None:
         on_call = await _agents_on_call(flow)
     store = flow.store
@@ -405,7 +384,7 @@ async def release_outbound(
             for owner in owners:
                 pipe.exists(store.keys.controller(owner))
             alive = {o for o, up in zip(owners, await pipe.execute(), strict=True) if up}
-        dead = _long_silent(flow, owners, alive, silent_s)
+        dead = set(owners) - alive if flow.heartbeats_trusted() else set()
         for call in calls:
             if call.call in gone:
                 why = "vanished"

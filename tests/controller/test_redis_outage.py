@@ -77,12 +77,14 @@ async def switch(tmp_path: Path) -> AsyncIterator[SimSwitch]:
 
 @contextlib.asynccontextmanager
 async def controller(
-    switch: SimSwitch, center: AcdConfig, redis_url: str, tmp_path: Path
+    switch: SimSwitch, center: AcdConfig, redis_url: str, tmp_path: Path, ring_seconds: int = 5
 ) -> AsyncIterator[asyncio.Task[None]]:
     """``run_controller`` in a task, as ``callcenter run`` runs it (Redis resync only when
     Redis comes back: the periodic one is pushed out of the test's way)."""
     ready = asyncio.Event()
-    settings = FlowSettings(ring_seconds=5, recordings_dir=tmp_path / "rec", tick_seconds=0.05)
+    settings = FlowSettings(
+        ring_seconds=ring_seconds, recordings_dir=tmp_path / "rec", tick_seconds=0.05
+    )
     node = NodeAddress("node1", "127.0.0.1", switch.port, "ClueCon")
     task = asyncio.ensure_future(
         run_controller(center, redis_url, [node], settings, ready=ready, resync_seconds=600)
@@ -170,6 +172,46 @@ async def test_the_controller_tick_outlives_a_redis_outage(
             redis_server.start()
             await redis.delete(beat)  # whatever the dead server had: the tick must write it
             await until(lambda: redis.exists(beat), timeout=5)
+    finally:
+        await redis.aclose()
+
+
+async def test_a_ringing_offer_outlives_a_redis_outage_longer_than_a_lease(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    switch: SimSwitch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis away longer than a lease: every controller's heartbeat has expired when it comes
+    back. The controller must not take its own (or another live one's) ringing offer for the
+    offer of a dead controller before the heartbeats are renewed."""
+    caplog.set_level(logging.INFO, logger="callcenter")
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    switch.phones.register("1000", "default", answer_after=None)  # rings on
+    redis = redis_client(redis_server.url)
+    store = AcdStore(redis, tenant)
+    try:
+        async with controller(
+            switch, center_config(tenant), redis_server.url, tmp_path, ring_seconds=600
+        ):
+            await store.login("1000")
+            await store.ready("1000")
+            call = await switch.callers.dial("7000", caller_number="8", hangup_after=600)
+            await until(lambda: agent_is(store, "1000", AgentStatus.RESERVED))
+            leg = (await redis.hget(store.keys.call(call.uuid), "leg:1000") or b"").decode()
+            await until(lambda: leg in switch.channels)
+            redis_server.stop()
+            await until(lambda: "queue_heartbeat_failed" in caplog.text)
+            await asyncio.sleep(2.0)  # longer than the 1.2 s lease: the heartbeat expires
+            redis_server.start()
+            await until(lambda: "redis_back" in caplog.text, timeout=10)
+            await asyncio.sleep(2.0)  # many ticks, and the heartbeat renewed meanwhile
+            assert "queue_offer_reclaimed" not in caplog.text
+            assert leg in switch.channels  # the agent's phone still rings
+            agent = await store.agent("1000")
+            assert (agent["status"], agent["reserved_for"]) == ("reserved", call.uuid)
+            await call.hangup()
+            await until(lambda: agent_is(store, "1000", AgentStatus.AVAILABLE), timeout=10)
     finally:
         await redis.aclose()
 
