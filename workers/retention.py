@@ -3,8 +3,9 @@
 Every night (``cc.purge_expired``, on the beat) recordings older than the tenant's
 ``recordings_days`` lose their stored file and their row, and call records older than
 ``cdr_days`` go with everything hung on them: legs, queue waits, comments, dispositions, quality
-scores, and the agents' state history of that age. Each tenant's pass is written down as a
-``retention_runs`` row and one log line.
+scores, and the agents' state history of that age. A call's age counts from its end (else its
+start or answer; a record without any of these is dated by its legs and queue stays). Each
+tenant's pass is written down as a ``retention_runs`` row and one log line.
 
 Work is done in batches, each its own transaction, so a pass that stops half way has removed
 whole calls only and the next pass goes on from there. A file is deleted before its row: a
@@ -246,8 +247,8 @@ def _purge_cdrs(engine: Engine, tenant: str, before: datetime) -> dict[str, int]
         "dispositions": Disposition,
         "quality_scores": QualityScore,
     }
-    ended = func.coalesce(Call.ended_at, Call.started_at)
-    expired = select(Call.call_uuid).where(Call.tenant == tenant, ended < before).limit(BATCH)
+    expired = select(Call.call_uuid).where(Call.tenant == tenant, _call_time() < before)
+    expired = expired.limit(BATCH)
     while True:
         with engine.begin() as conn:
             uuids = list(conn.execute(expired).scalars())
@@ -287,6 +288,25 @@ def _purge_cdrs(engine: Engine, tenant: str, before: datetime) -> dict[str, int]
         if deleted == 0:
             break
     return counts
+
+
+def _call_time() -> ColumnElement[Any]:
+    """When a call happened, for its age: its end, else its start, else its answer; for a row
+    the ingest got no such time for (its first events lost), the latest time of its legs or
+    queue stays. A call with no time anywhere is never old enough."""
+    leg_time = (
+        select(func.max(func.coalesce(CallLeg.ended_at, CallLeg.created_at)))
+        .where(CallLeg.call_uuid == Call.call_uuid)
+        .scalar_subquery()
+    )
+    stay_time = (
+        select(func.max(func.coalesce(QueueWait.left_at, QueueWait.enqueued_at)))
+        .where(QueueWait.call_uuid == Call.call_uuid)
+        .scalar_subquery()
+    )
+    return func.coalesce(
+        Call.ended_at, Call.started_at, Call.bridged_at, Call.answered_at, leg_time, stay_time
+    )
 
 
 def _delete(conn: Connection, model: type[Any], where: ColumnElement[bool]) -> int:

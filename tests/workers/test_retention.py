@@ -244,6 +244,36 @@ def test_many_calls_go_in_batches(
         assert _count(engine, model, "acme") == 0, model
 
 
+def test_a_call_row_without_times_is_dated_by_its_legs_and_stays(ctx: WorkerContext) -> None:
+    engine = ctx.engine
+    by_leg, by_stay, undated, recent = (new_uuid() for _ in range(4))
+    with engine.begin() as conn:
+        for call in (by_leg, by_stay, undated, recent):
+            conn.execute(insert(Call).values(call_uuid=call, tenant="acme"))  # no times
+        conn.execute(
+            insert(CallLeg).values(
+                leg_uuid=new_uuid(), call_uuid=by_leg, tenant="acme", role="agent",
+                created_at=_ended(0),
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(QueueWait).values(
+                call_uuid=by_stay, queue="sales", tenant="acme", enqueued_at=_ended(1)
+            )
+        )
+        conn.execute(
+            insert(QueueWait).values(
+                call_uuid=recent, queue="sales", tenant="acme", enqueued_at=_ended(39)
+            )
+        )
+    [summary] = purge_expired(ctx, now=NOW)
+    assert summary.calls_removed == 2
+    with engine.connect() as conn:
+        left = set(conn.execute(select(Call.call_uuid).where(Call.tenant == "acme")).scalars())
+    assert left == {undated, recent}  # nothing dates the one; the other is 1 day old
+    assert _count(engine, CallLeg, "acme") == 0
+
+
 def test_a_center_without_retention_removes_nothing(
     db: Engine, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
