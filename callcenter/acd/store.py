@@ -588,14 +588,20 @@ class AcdStore:
         enqueued = int(data[b"enqueued_ms"])
         score = enqueued - int(int(data[b"priority"]) * target.priority_weight_seconds * 1000)
         key = self.keys.call(call_id)
+        origin = data[b"queue"].decode()
+        # A callback request is listed with its queue's requests (``callbacks``): it moves too.
+        requested = None
+        if data.get(b"callback") == b"1":
+            requested = await self.redis.zscore(self.keys.callbacks(origin), call_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"queue": to_queue, "state": "waiting", "score": score})
             if not keep_skills:
                 pipe.hset(key, "skills", "")
             pipe.zadd(self.keys.queue_calls(to_queue), {call_id: score})
-            self._queue_call_event(
-                pipe, call_id, "waiting", queue=to_queue, came_from=data[b"queue"].decode()
-            )
+            if data.get(b"callback") == b"1":
+                pipe.zrem(self.keys.callbacks(origin), call_id)
+                pipe.zadd(self.keys.callbacks(to_queue), {call_id: requested or _now_ms()})
+            self._queue_call_event(pipe, call_id, "waiting", queue=to_queue, came_from=origin)
             await pipe.execute()
         return True
 

@@ -237,13 +237,15 @@ class CallControl:
     async def _move_waiting(self, call: LiveCall, destination: str, by: str) -> None:
         """A supervisor sends a waiting caller elsewhere: to another queue (they keep the
         time waited, as on an overflow; the first queue's skills no longer apply), or out of
-        the ACD to any other destination. Refused while the call rings an agent: taking it
-        out of its queue and the agent's answer must not both win."""
-        if call.callback:
-            raise WrongCallStateError(
-                f"call {call.call_id} is a callback request: nobody is on the line to move"
-            )
+        the ACD to any other destination (a callback request, whose caller is not on the line,
+        only to another queue). Refused while the call rings an agent: taking it out of its
+        queue and the agent's answer must not both win."""
         target = parse_destination(destination, self.tenant)
+        if call.callback and target.kind is not DestinationKind.QUEUE:
+            raise WrongCallStateError(
+                f"call {call.call_id} is a callback request: nobody is on the line to send "
+                "anywhere; it can only move to another queue (queue:<name>)"
+            )
         if target.kind is DestinationKind.HANGUP:
             await self.hangup(call.call_id)
             return

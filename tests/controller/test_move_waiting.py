@@ -94,11 +94,16 @@ async def test_bad_moves_are_refused_and_change_nothing(desk: Desk) -> None:
     assert await desk.store.waiting("support") == [caller.uuid]
 
 
-async def test_a_callback_request_is_not_moved(desk: Desk) -> None:
+async def test_a_callback_request_moves_only_to_another_queue(desk: Desk) -> None:
     await desk.store.put_queue(QueueConfig("support", Strategy.LONGEST_IDLE, exit_key="1"))
     caller = await waiting_caller(desk)
     await caller.press("1")
     await caller.wait_hangup()
+    (request,) = await desk.store.callbacks("support")
     with pytest.raises(WrongCallStateError, match="callback request"):
-        await desk.control.transfer(caller.uuid, "queue:sales")
+        await desk.control.transfer(caller.uuid, "1002")  # nobody on the line to send there
     assert await desk.store.waiting("support") == [caller.uuid]
+    await desk.control.transfer(caller.uuid, "queue:sales", by="sam")
+    assert await desk.store.waiting("sales") == [caller.uuid]
+    assert await desk.store.callbacks("support") == []
+    assert await desk.store.callbacks("sales") == [request]  # the same request, same time

@@ -152,7 +152,7 @@ function showCalls() {
   $('calls-empty').hidden = list.length > 0;
   const signature = (c) => [c.state, c.queue, c.caller_number, c.caller_name, c.agent, c.callback, c.startedAt].join('|');
   putRows($('call-rows'), list, (c) => c.call, signature, (call) => {
-    const buttons = call.state === 'waiting' && !call.callback ? moveControls(call) : ['listen', 'whisper', 'barge'].map((mode) => {
+    const buttons = call.state === 'waiting' ? moveControls(call) : ['listen', 'whisper', 'barge'].map((mode) => {
       const button = el('button', { type: 'button', class: `monitor-${mode}`, text: mode });
       button.addEventListener('click', () => monitor(call.call, mode, button));
       return button;
