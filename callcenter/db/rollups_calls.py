@@ -115,6 +115,7 @@ class QueueRollup(Base):
     callbacks_completed: Mapped[int] = _n()
     overflow_out: Mapped[int] = _n()
     overflow_in: Mapped[int] = _n()
+    moved_out: Mapped[int] = _n()  # callers a supervisor moved elsewhere while they waited
     # The agents' wrap-up after the queue's answered calls (wrap_up states naming the call).
     wrap_ms: Mapped[int] = _n()
 

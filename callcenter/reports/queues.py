@@ -16,6 +16,8 @@ bucket of its call's start (a call across midnight counts on the day it began).
   begins more than a day after its call started is not counted.
 - Callbacks: ``callbacks_requested`` is stays that ended in a callback request;
   ``callbacks_completed`` is answered calls of direction ``callback`` in the queue.
+- ``moved_out``: stays a supervisor ended by moving the caller elsewhere (another queue, where
+  the next stay counts as ``overflow_in``, or any other destination).
 
 Thresholds other than the ones kept in the roll-up (``SL_SECONDS``, ``ABANDON_SHORT_SECONDS``)
 are answered from the raw rows (the report says so in its notes).
@@ -75,7 +77,8 @@ __all__ = ["CUBE", "queues_raw", "queues_report"]
 
 _BASE = (
     "offered", "answered", "abandoned", "answered_wait_ms", "talk_ms", "hold_ms",
-    "callbacks_requested", "callbacks_completed", "overflow_out", "overflow_in", "wrap_ms",
+    "callbacks_requested", "callbacks_completed", "overflow_out", "overflow_in", "moved_out",
+    "wrap_ms",
 )  # fmt: skip
 # How long after its call's start a wrap-up is looked for.
 WRAP_HORIZON = timedelta(days=1)
@@ -119,6 +122,7 @@ def _source(sl: tuple[int, ...], short: tuple[int, ...], sl_name: str, short_nam
                 _flag(and_(answered, c.c.direction == "callback")).label("callbacks_completed"),
                 _flag(w.c.outcome == "overflowed").label("overflow_out"),
                 _flag(w.c.came_from.is_not(None) & (w.c.came_from != "")).label("overflow_in"),
+                _flag(w.c.outcome == "moved").label("moved_out"),
                 literal(0).label("wrap_ms"),
             )
             .select_from(w.join(c, c.c.call_uuid == w.c.call_uuid))
@@ -212,6 +216,7 @@ COLUMNS = [
     Column(key="callbacks_completed", label="Callbacks completed", kind=ColumnKind.INT),
     Column(key="overflow_out", label="Overflow out", kind=ColumnKind.INT),
     Column(key="overflow_in", label="Overflow in", kind=ColumnKind.INT),
+    Column(key="moved_out", label="Moved out by a supervisor", kind=ColumnKind.INT),
 ]
 
 
@@ -231,6 +236,7 @@ def _row(label: str, f: Figures) -> dict[str, Any]:
         "callbacks_completed": f["callbacks_completed"],
         "overflow_out": f["overflow_out"],
         "overflow_in": f["overflow_in"],
+        "moved_out": f["moved_out"],
     }
 
 

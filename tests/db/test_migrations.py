@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from callcenter.db.engine import make_engine, normalize_url
-from callcenter.db.migrate import of_dialect, upgrade
+from callcenter.db.migrate import alembic_config, of_dialect, upgrade
 from callcenter.db.models import Base
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -69,7 +70,7 @@ def test_without_pg_trgm_the_upgrade_goes_on_without_the_search_indexes(
                 head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         finally:
             engine.dispose()
-        assert head == "0009"
+        assert head == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
         assert "ix_contacts_tenant_name" in indexes
         assert not {i for i in indexes if i.endswith("_trgm")}
         warned = [r.getMessage() for r in caplog.records if "pg_trgm" in r.getMessage()]

@@ -29,19 +29,20 @@ SALES = {
     "asa_s": 16.0,  # (12 + 20) / 2
     "aht_s": 77.5,  # (60 + 5 hold) + 90, over 2
     "longest_wait_s": 50.0, "callbacks_requested": 1, "callbacks_completed": 0,
-    "overflow_out": 1, "overflow_in": 0,
+    "overflow_out": 1, "overflow_in": 0, "moved_out": 0,
 }  # fmt: skip
 SUPPORT = {
     # c4 (from sales, answered after 10 s, talk 30 s), c5 (across midnight, 5 s, talk 120 s)
     "queue": "support", "offered": 2, "answered": 2, "abandoned": 0, "abandoned_short": 0,
     "sl_pct": 100.0, "asa_s": 7.5, "aht_s": 75.0, "longest_wait_s": 10.0,
     "callbacks_requested": 0, "callbacks_completed": 0, "overflow_out": 0, "overflow_in": 1,
+    "moved_out": 0,
 }  # fmt: skip
 TOTAL = {
     "queue": "Total", "offered": 8, "answered": 4, "abandoned": 2, "abandoned_short": 1,
     "sl_pct": 57.14,  # 4 / 7
     "asa_s": 11.75, "aht_s": 76.25, "longest_wait_s": 50.0, "callbacks_requested": 1,
-    "callbacks_completed": 0, "overflow_out": 1, "overflow_in": 1,
+    "callbacks_completed": 0, "overflow_out": 1, "overflow_in": 1, "moved_out": 0,
 }  # fmt: skip
 
 
@@ -119,3 +120,27 @@ def test_queue_aht_takes_the_wrap_up_after_the_queue_calls(db: Engine) -> None:
             SUPPORT | {"aht_s": 82.0},  # (30 + 14) + 120, over 2
         ]
         assert report.totals == TOTAL | {"aht_s": 86.0}  # (155 + 25 + 30 + 14 + 120) / 4
+
+
+def test_callers_moved_by_a_supervisor_count_as_moved_out(db: Engine) -> None:
+    s = hand_made()
+    # C10: waited 25 s in sales, moved by a supervisor to support, answered there after 5 s;
+    # C11: waited 8 s in support, moved to a voicemail box.
+    t = z("2026-03-10T12:00:00")
+    s.call("c10", t, caller_number="+495", queue="support", agent="a2", wait_ms=5000,
+           talk_ms=10000, outcome="answered")  # fmt: skip
+    s.wait("c10", "sales", t, wait_ms=25000, outcome="moved", overflow_to="support")
+    s.wait("c10", "support", t + timedelta(seconds=25), wait_ms=5000, outcome="answered",
+           agent="a2", came_from="sales")  # fmt: skip
+    t = z("2026-03-10T12:10:00")
+    s.call("c11", t, caller_number="+496", queue="support", outcome="moved")
+    s.wait("c11", "support", t, wait_ms=8000, outcome="moved", overflow_to="voicemail:1001")
+    s.write(db)
+    rebuild(db, z("2026-03-01T00:00:00"), z("2026-04-01T00:00:00"))
+    for run in (queues.queues_report, queues.queues_raw):
+        report = run(db, request("2026-03-10"))
+        sales, support = report.rows
+        assert (sales["offered"], sales["moved_out"], sales["overflow_out"]) == (7, 1, 1)
+        assert (support["offered"], support["moved_out"], support["overflow_in"]) == (4, 1, 2)
+        assert (support["answered"], sales["answered"]) == (3, 2)
+        assert report.totals is not None and report.totals["moved_out"] == 2
