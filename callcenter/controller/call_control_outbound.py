@@ -69,19 +69,27 @@ class ClickToCall:
                          result.strip())  # fmt: skip
                 return
             await self.ops.quiet(esl, f"uuid_broadcast {call_id} {settings.ringback} aleg")
-            connected = await self._dial_customer(esl, agent, contact, number, legs, call_id)
+            failure = await self._dial_customer(esl, agent, contact, number, legs, call_id)
+            connected = failure is None
+            if failure:
+                # The agent's desktop says why (all lines busy, the number busy, no answer).
+                await self.ops.append_event("call", call=call_id, state="outbound_failed",
+                                            agent=agent, number=number, cause=failure)  # fmt: skip
         finally:
             if not connected:
                 await self.ops.quiet(esl, f"uuid_kill {call_id} NORMAL_CLEARING")
                 await self.agents.end(agent, call_id)
 
     async def _dial_customer(self, esl: InboundClient, agent: str, contact: str, number: str,
-                             legs: list[OutboundLeg], call_id: str) -> bool:  # fmt: skip
+                             legs: list[OutboundLeg], call_id: str) -> str | None:  # fmt: skip
+        """None once customer and agent are bridged; else why not: the last attempt's cause
+        ("" when the agent hung up first: nothing to tell them)."""
         shown = caller_id_for(user_for_contact(contact, agent, self.tenant), outside=True)
+        cause = "NO_ROUTE_DESTINATION"
         for leg in legs:
             if not await self.ops.exists(esl, call_id):
                 log.info("outbound_agent_left uuid=%s agent=%s", call_id, agent)
-                return False
+                return ""
             customer = new_uuid()
             await self.agents.set_leg(agent, call_id, customer)
             variables = {
@@ -106,15 +114,15 @@ class ClickToCall:
                     await self.agents.set_bridged(agent, call_id)
                     log.info("outbound_bridged uuid=%s agent=%s gateway=%s", call_id, agent,
                              leg.gateway)  # fmt: skip
-                    return True
+                    return None
                 await self.ops.quiet(esl, f"uuid_kill {customer} NORMAL_CLEARING")
-                return False
+                return ""  # one of the two hung up as they were being joined
             cause = cause_of(result)
             log.info("outbound_dial_failed uuid=%s gateway=%s cause=%s", call_id, leg.gateway,
                      cause)  # fmt: skip
             if cause not in FAILOVER:
-                return False
-        return False
+                return cause
+        return cause
 
     async def agent_left(self, esl: InboundClient | None, agent: str, call_id: str) -> None:
         """The agent's leg ended: a customer still ringing is stopped, the agent is back."""

@@ -160,6 +160,8 @@ async def test_enqueue_and_reserve_become_call_frames_with_the_caller(
         "agents": [],
         "caller_number": "74951112233",
         "caller_name": "Ivan Petrov",
+        "number": "",
+        "cause": "",
         "ts": waiting["ts"],
     }
     [offer] = await store.reserve("sales")

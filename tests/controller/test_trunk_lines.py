@@ -84,6 +84,12 @@ async def test_with_every_gateway_full_nobody_is_dialed_and_the_agent_is_back(
     assert far.calls == []
     assert await usage(desk, "gwb") == "10"
     assert await usage(desk, "gwa") == "10"
+    # The agent's desktop is told why (the live feed carries this Stream entry).
+    entries = await desk.store.redis.xrange(desk.store.keys.events)
+    failed = [e for _, e in entries if e.get(b"state") == b"outbound_failed"]
+    assert [(e[b"call"], e[b"agent"], e[b"number"], e[b"cause"]) for e in failed] == [
+        (started.call_id.encode(), b"1000", PETERSBURG.encode(), b"NORMAL_CIRCUIT_CONGESTION")
+    ]
 
 
 async def test_a_consultation_with_a_number_holds_a_line_too(desk: Desk) -> None:

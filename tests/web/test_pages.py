@@ -234,6 +234,39 @@ async def test_the_supervisor_moves_a_waiting_caller_to_another_queue(
     assert supervisor.foreign() == []
 
 
+async def dial_failed(center: WebCenter, call: str, agent: str, number: str, cause: str) -> None:
+    """What call control writes when a click-to-call did not connect (test_trunk_lines.py)."""
+    await center.store.append_event(
+        "call", call=call, state="outbound_failed", agent=agent, number=number, cause=cause
+    )
+
+
+async def test_an_agent_is_told_why_a_click_to_call_did_not_connect(
+    center: WebCenter, visit: Visit
+) -> None:
+    agent = await visit("agent")
+    page = agent.page
+    await agent.sign_in("anna")
+    await page.wait_for_url(f"**/t/{center.tenant}/agent")
+    await expect(page.locator("#agent-state")).to_have_attribute("data-status", "logged_out")
+    # Every gateway's lines were taken.
+    await dial_failed(center, "c2c-1", "1001", "78121112233", "NORMAL_CIRCUIT_CONGESTION")
+    await expect(page.locator("#dial-result")).to_have_text(
+        "78121112233: all lines are busy, try again in a moment."
+    )
+    # Another agent's failure is not shown here: by the time this agent's own state change
+    # (which comes after it on the feed) shows, the message is still this agent's.
+    await dial_failed(center, "c2c-2", "1002", "74950000001", "USER_BUSY")
+    await center.store.login("1001")
+    await expect(page.locator("#agent-state")).to_have_attribute("data-status", "on_break")
+    await expect(page.locator("#dial-result")).to_have_text(
+        "78121112233: all lines are busy, try again in a moment."
+    )
+    await dial_failed(center, "c2c-3", "1001", "74950000002", "USER_BUSY")
+    await expect(page.locator("#dial-result")).to_have_text("74950000002: the number is busy.")
+    assert agent.foreign() == []
+
+
 async def test_a_wrong_password_shows_the_apis_message(center: WebCenter, visit: Visit) -> None:
     visitor = await visit("agent")
     await visitor.sign_in("anna", "not the password")

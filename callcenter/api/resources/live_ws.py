@@ -98,6 +98,9 @@ def call_frame(fields: dict[bytes, bytes], caller: tuple[str, str]) -> dict[str,
         "agents": agents,
         "caller_number": caller[0],
         "caller_name": caller[1],
+        # A click-to-call that did not connect: the number dialed and why (a hangup cause).
+        "number": _text(fields.get(b"number")),
+        "cause": _text(fields.get(b"cause")),
         "ts": _ts(fields.get(b"ts")),
     }
 
@@ -214,7 +217,7 @@ class TenantFeed:
             elif kind == b"call":
                 call = _text(fields.get(b"call"))
                 self.publish(call_frame(fields, self._callers.get(call, ("", ""))))
-                if fields.get(b"state") in (b"ended", b"abandoned"):
+                if fields.get(b"state") in (b"ended", b"abandoned", b"outbound_failed"):
                     self._callers.pop(call, None)
 
     async def _learn_callers(self, calls: set[str]) -> None:

@@ -182,12 +182,31 @@ function onFrame(frame) {
   } else if (frame.type === 'call') {
     const mine = frame.agent === AGENT || (frame.agents || []).includes(AGENT);
     if (!mine && !(current && current.call === frame.call)) return;
-    if (['ended', 'abandoned', 'hangup'].includes(frame.state)) callEnded(frame.call);
+    if (frame.state === 'outbound_failed') {
+      say($('dial-result'), dialFailure(frame.number, frame.cause)); // nothing to wrap up
+    } else if (['ended', 'abandoned', 'hangup'].includes(frame.state)) callEnded(frame.call);
     else callSeen(frame.call, frame.state, frame);
   }
 }
 
 // -- phone book and click-to-call ------------------------------------------------------
+
+// Why a click-to-call did not connect, from the last attempt's hangup cause.
+const DIAL_FAILURES = {
+  NORMAL_CIRCUIT_CONGESTION: 'all lines are busy, try again in a moment',
+  SWITCH_CONGESTION: 'all lines are busy, try again in a moment',
+  USER_BUSY: 'the number is busy',
+  NO_ANSWER: 'no answer',
+  NO_USER_RESPONSE: 'no answer',
+  CALL_REJECTED: 'the call was refused',
+  UNALLOCATED_NUMBER: 'the number does not exist',
+  INVALID_NUMBER_FORMAT: 'the number is not valid',
+};
+
+function dialFailure(number, cause) {
+  const why = DIAL_FAILURES[cause] || `the call failed (${cause || 'unknown cause'})`;
+  return `${number}: ${why}.`;
+}
 
 async function searchPhoneBook() {
   const q = $('phonebook-q').value.trim();

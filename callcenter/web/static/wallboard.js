@@ -8,7 +8,7 @@ import { barChart, chartMessage } from './charts.js';
 import { LiveFeed } from './live.js';
 
 const ORDER = ['on_call', 'reserved', 'wrap_up', 'available', 'on_break', 'logged_out'];
-const ENDED = ['ended', 'abandoned', 'hangup', 'overflowed', 'moved', 'callback_requested'];
+const ENDED = ['ended', 'abandoned', 'hangup', 'overflowed', 'moved', 'callback_requested', 'outbound_failed'];
 const agents = new Map(); // id -> agent (with startedAt, ms)
 const calls = new Map(); // call id -> {call, state, queue, agent, caller_number, caller_name, startedAt}
 let queues = [];
