@@ -32,7 +32,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from callcenter.acd.errors import AcdError
+from callcenter.acd.errors import AcdError, WrongAgentStateError
 from callcenter.acd.model import Offer, WaitingCall
 from callcenter.acd.store import AcdStore
 from callcenter.cancellation import cancel_and_wait, reraise_cancellation
@@ -464,14 +464,23 @@ class QueueCallFlow:
             log.info("queue_offer_failed uuid=%s agent=%s result=%s", offer.call_id, offer.agent,
                      result.strip())  # fmt: skip
             state = await self.store.redis.hget(keys.call(offer.call_id), "state")
-            if state == b"offering":
-                # "-ERR USER_BUSY", "-ERR NO_ANSWER", "-ERR CALL_REJECTED"...: the cause picks
-                # the agent's delay before the next offer.
-                words = result.split()
-                cause = words[1] if len(words) > 1 else "NO_ANSWER"
-                await self.store.not_answered(offer.agent, offer.call_id, cause)
-            else:
-                await self.store.cancel_offer(offer.agent, offer.call_id)
+            words = result.split()
+            cause = words[1] if len(words) > 1 else "NO_ANSWER"
+            try:
+                if state != b"offering":
+                    await self.store.cancel_offer(offer.agent, offer.call_id)
+                elif cause == "LOSE_RACE":
+                    # The phone was stopped by whoever took the offer back (a controller that
+                    # took this one for dead): not the agent's miss.
+                    await self.store.release(offer.agent, offer.call_id)
+                else:
+                    # "-ERR USER_BUSY", "-ERR NO_ANSWER", "-ERR CALL_REJECTED"...: the cause
+                    # picks the agent's delay before the next offer.
+                    await self.store.not_answered(offer.agent, offer.call_id, cause)
+            except WrongAgentStateError as exc:
+                # Settled meanwhile by someone else (taken back, or the caller left).
+                log.info("queue_offer_settled uuid=%s agent=%s error=%s", offer.call_id,
+                         offer.agent, exc)  # fmt: skip
             self._spawn(self.dispatch(offer.queue))
             return
         try:

@@ -26,9 +26,15 @@ async def call_state_is(redis: Redis, store: AcdStore, call: str, state: bytes) 
 
 @contextlib.asynccontextmanager
 async def callback_flow(
-    tmp_path: Path, store: AcdStore, *, attempts: int = 2, tenant: Tenant | None = None
+    tmp_path: Path,
+    store: AcdStore,
+    *,
+    attempts: int = 2,
+    tenant: Tenant | None = None,
+    ring_seconds: int = 20,
 ) -> AsyncIterator[SimSwitch]:
-    """The simulated switch and a queue flow that calls back quickly (``attempts`` tries)."""
+    """The simulated switch and a queue flow that calls back quickly (``attempts`` tries);
+    agents' phones ring ``ring_seconds`` (simulated: a twentieth of that)."""
     plan = tmp_path / "dialplan"
     plan.mkdir()
     (plan / "queue.xml").write_text(DIALPLAN)
@@ -37,6 +43,7 @@ async def callback_flow(
     esl = InboundClient("127.0.0.1", switch.port, "ClueCon")
     await esl.connect()
     settings = FlowSettings(
+        ring_seconds=ring_seconds,
         recordings_dir=tmp_path / "rec",
         tick_seconds=0.05,
         callback_delay_seconds=0.2,
