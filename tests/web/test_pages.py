@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from playwright.async_api import Dialog, expect
+from playwright.async_api import APIResponse, Dialog, Route, expect
 from redis import Redis as SyncRedis
 from sqlalchemy import Engine, select
 
@@ -231,6 +231,43 @@ async def test_the_supervisor_moves_a_waiting_caller_to_another_queue(
     assert await center.store.waiting("support") == []
     await expect(row.locator("td").nth(2)).to_have_text("billing")  # the live feed's update
     await supervisor.shot("moved")
+    assert supervisor.foreign() == []
+
+
+async def test_a_list_of_live_calls_read_before_a_caller_came_does_not_hide_them(
+    center: WebCenter, visit: Visit
+) -> None:
+    # Every answer of GET .../live-calls is read from the server at once, and handed to the
+    # page only once the caller's frame has shown the call: a list older than the frame.
+    held: list[Route] = []
+    stale: list[APIResponse] = []
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        stale.append(await route.fetch())
+        held.append(route)
+        await release.wait()
+        await route.fulfill(response=stale[held.index(route)])
+
+    supervisor = await visit("supervisor")
+    board = supervisor.page
+    await board.route("**/live-calls", hold)
+    await supervisor.sign_in("sam")
+    await board.wait_for_url(f"**/t/{center.tenant}/wallboard")
+
+    async def listed() -> bool:
+        return len(held) >= 2  # the first poll's and the live feed's snapshot's
+
+    await eventually(listed)
+    caller = await center.switch.callers.dial("7000", caller_number=CALLER_NUMBER)
+    row = board.locator(f'#call-rows tr[data-call="{caller.uuid}"]')
+    await expect(row).to_be_visible()  # from the feed
+    async with board.expect_event("requestfinished", lambda r: "/live-calls" in r.url):
+        release.set()  # the stale lists land now
+    # Past the promise callbacks that apply the list (a later turn of the page's event loop).
+    await board.evaluate("() => new Promise((done) => setTimeout(done, 100))")
+    assert await row.count() == 1
+    await expect(row.locator(".state")).to_have_attribute("data-status", "waiting")
     assert supervisor.foreign() == []
 
 

@@ -98,7 +98,12 @@ function showAgents() {
 
 // -- live calls --------------------------------------------------------------------------
 
+// When each call's latest frame came (Date.now()): a list read from the server before it
+// is older than what the frame said.
+const framed = new Map();
+
 function putCall(frame) {
+  framed.set(frame.call, Date.now());
   if (ENDED.includes(frame.state)) {
     calls.delete(frame.call);
     return;
@@ -120,8 +125,10 @@ async function liveCalls() {
 }
 
 // The calls to be seen: the server's list of live calls when there is one, else what the
-// agents' and queues' live state shows (a snapshot, or the poll without that list).
-function callsFrom(agentList, queueList, listed = null) {
+// agents' and queues' live state shows (a snapshot, or the poll without that list). ``since``:
+// when those lists were asked for; a call's frame that came later wins over them (a caller who
+// arrived, or left, while the answer was on its way).
+function callsFrom(agentList, queueList, listed = null, since = Infinity) {
   const seen = new Map();
   for (const call of listed || []) {
     const startedAt = calls.get(call.call)?.startedAt ?? Date.now() - (call.wait_seconds || 0) * 1000;
@@ -142,6 +149,15 @@ function callsFrom(agentList, queueList, listed = null) {
         state: agent.status === 'reserved' ? 'offering' : 'answered',
       });
     }
+  }
+  for (const [id, at] of framed) {
+    if (at < since) {
+      if (Date.now() - at > 600000) framed.delete(id);
+      continue;
+    }
+    const call = calls.get(id);
+    if (call) seen.set(id, call);
+    else seen.delete(id);
   }
   calls.clear();
   for (const [id, call] of seen) calls.set(id, call);
@@ -211,9 +227,10 @@ function onFrame(frame) {
     showAgents();
     showCalls();
     // The snapshot has no calls of its own: the server's list, where it has one.
+    const since = Date.now();
     liveCalls().then((listed) => {
       if (listed) {
-        callsFrom([...agents.values()], [], listed);
+        callsFrom([...agents.values()], [], listed, since);
         showCalls();
       }
     }).catch((error) => sayError($('calls-error'), error));
@@ -236,6 +253,7 @@ function onFrame(frame) {
 }
 
 async function poll() {
+  const since = Date.now();
   try {
     const [agentData, queueData] = await Promise.all([
       api('GET', tenantPath('/agents')), api('GET', tenantPath('/queues'))]);
@@ -246,7 +264,7 @@ async function poll() {
     const agentList = listOf(agentData, 'agents');
     for (const agent of agentList) putAgent(agent, Date.now() - agent.seconds_in_state * 1000);
     for (const id of agents.keys()) if (!agentList.some((agent) => agent.id === id)) agents.delete(id);
-    callsFrom(agentList, detailed, await liveCalls());
+    callsFrom(agentList, detailed, await liveCalls(), since);
     showQueues(queueList);
     showAgents();
     showCalls();
