@@ -489,9 +489,9 @@ async def _run_controller(
     from callcenter.api.serve import start_api
     from callcenter.controller.runner import redis_client, run_controller
 
-    center, whole, tenant = reload.acd, reload.center, reload.tenant
+    center, whole = reload.acd, reload.center
     if args.no_http:
-        await run_controller(center, redis_url, nodes, flow, tenant=tenant, reload=reload)
+        await run_controller(center, redis_url, nodes, flow, reload=reload)
         return 0
 
     api_redis = redis_client(redis_url)
@@ -517,8 +517,7 @@ async def _run_controller(
         await api.ctx.controller_up(clients, store, control)
 
     try:
-        await run_controller(center, redis_url, nodes, flow, on_connected=connected,
-                             tenant=tenant, reload=reload)  # fmt: skip
+        await run_controller(center, redis_url, nodes, flow, on_connected=connected, reload=reload)
     finally:
         await api.ctx.close()
         await api.stop()

@@ -590,15 +590,16 @@ class AcdStore:
         key = self.keys.call(call_id)
         origin = data[b"queue"].decode()
         # A callback request is listed with its queue's requests (``callbacks``): it moves too.
+        callback = data.get(b"callback") == b"1"
         requested = None
-        if data.get(b"callback") == b"1":
+        if callback:
             requested = await self.redis.zscore(self.keys.callbacks(origin), call_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"queue": to_queue, "state": "waiting", "score": score})
             if not keep_skills:
                 pipe.hset(key, "skills", "")
             pipe.zadd(self.keys.queue_calls(to_queue), {call_id: score})
-            if data.get(b"callback") == b"1":
+            if callback:
                 pipe.zrem(self.keys.callbacks(origin), call_id)
                 pipe.zadd(self.keys.callbacks(to_queue), {call_id: requested or _now_ms()})
             self._queue_call_event(pipe, call_id, "waiting", queue=to_queue, came_from=origin)

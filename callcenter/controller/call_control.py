@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 from callcenter.acd.errors import AcdError, UnknownQueueError
 from callcenter.acd.errors import UnknownAgentError as AcdUnknownAgentError
 from callcenter.acd.store import AcdStore
-from callcenter.center import DestinationKind, Tenant
+from callcenter.center import Destination, DestinationKind, Tenant
 from callcenter.controller.call_control_agents import OutboundAgents
 from callcenter.controller.call_control_consult import Consultations, requeue
 from callcenter.controller.call_control_dial import (
@@ -220,19 +220,25 @@ class CallControl:
                 )
             await requeue(self.ops, esl, call, target.target)
             return
-        # Outside numbers are reached by the tenant's outbound routes, which match the number
-        # itself in the tenant's context; everything else by its reserved extension there.
-        name = (
-            target.target if target.kind is DestinationKind.EXTERNAL else reserved_extension(target)
-        )
-        context = self.tenant.internal_context
-        await self.ops.api(esl, f"uuid_transfer {call.live_leg} {name} XML {context}")
+        await self._send_out(call, target)
         # The switch hangs the agent's leg up (its uuid_bridge partner left); the agent's part
         # ends now, whoever sees that hangup.
         await self.store.hung_up(call_id, call.agent)
         await self.ops.append_event("call", call=call_id, state="transferred", queue=call.queue,
                                     agent=call.agent, to=str(target))  # fmt: skip
         log.info("call_transferred uuid=%s agent=%s to=%s", call_id, call.agent, target)
+
+    async def _send_out(self, call: LiveCall, target: Destination) -> None:
+        """The caller's channel to ``target`` in the tenant's context: outside numbers are
+        reached by the tenant's outbound routes, which match the number itself there;
+        everything else by its reserved extension."""
+        name = (
+            target.target if target.kind is DestinationKind.EXTERNAL else reserved_extension(target)
+        )
+        context = self.tenant.internal_context
+        await self.ops.api(
+            self.ops.esl(call.node), f"uuid_transfer {call.live_leg} {name} XML {context}"
+        )
 
     async def _move_waiting(self, call: LiveCall, destination: str, by: str) -> None:
         """A supervisor sends a waiting caller elsewhere: to another queue (they keep the
@@ -264,17 +270,10 @@ class CallControl:
                 raise BadDestinationError(str(exc)) from exc
             if not moved:
                 raise busy
-            log.info("call_moved uuid=%s from=%s to=%s by=%s", call.call_id, call.queue, target,
-                     by)  # fmt: skip
-            return
-        name = (
-            target.target if target.kind is DestinationKind.EXTERNAL else reserved_extension(target)
-        )
-        if not await self.store.take_out(call.call_id, "moved", to=str(target), by=by):
-            raise busy
-        esl = self.ops.esl(call.node)
-        await self.ops.api(esl, f"uuid_transfer {call.live_leg} {name} XML "
-                                f"{self.tenant.internal_context}")  # fmt: skip
+        else:
+            if not await self.store.take_out(call.call_id, "moved", to=str(target), by=by):
+                raise busy
+            await self._send_out(call, target)
         log.info("call_moved uuid=%s from=%s to=%s by=%s", call.call_id, call.queue, target, by)
 
     async def consult(self, call_id: str, destination: str) -> str:

@@ -554,6 +554,7 @@ class QueueCallFlow:
         settings = self.settings
         key = self.store.keys.call(offer.call_id)
         did = (await self.store.redis.hget(key, "did") or b"").decode()
+        caller_id = callback_caller_id(settings.callback_caller_id, did)
         customer = ""
         result = "-ERR NO_ROUTE_DESTINATION"  # the routes changed since the request
         # request_callback only stores numbers of digits: nothing else reaches the dial string.
@@ -567,7 +568,7 @@ class QueueCallFlow:
                 offer,
                 customer,
                 attempt.dial,
-                caller_id=callback_caller_id(settings.callback_caller_id, did),
+                caller_id=caller_id,
                 ring_seconds=settings.callback_ring_seconds,
                 cc_role="customer",
                 **attempt.variables,

@@ -379,12 +379,14 @@ async def release_outbound(
             continue
         esl = flow.nodes[node]
         gone = set(await _gone(flow, node, [c.call for c in calls]) or [])
-        owners = sorted({c.by for c in calls if c.by and not c.bridged and c.call not in gone})
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for owner in owners:
-                pipe.exists(store.keys.controller(owner))
-            alive = {o for o, up in zip(owners, await pipe.execute(), strict=True) if up}
-        dead = set(owners) - alive if flow.heartbeats_trusted() else set()
+        dead: set[str] = set()
+        if flow.heartbeats_trusted():
+            owners = sorted({c.by for c in calls if c.by and not c.bridged and c.call not in gone})
+            async with store.redis.pipeline(transaction=False) as pipe:
+                for owner in owners:
+                    pipe.exists(store.keys.controller(owner))
+                found = await pipe.execute()
+            dead = {owner for owner, up in zip(owners, found, strict=True) if not up}
         for call in calls:
             if call.call in gone:
                 why = "vanished"

@@ -18,7 +18,6 @@ from callcenter.acd.config import AcdConfig
 from callcenter.acd.removal import prune
 from callcenter.acd.store import AcdStore
 from callcenter.cancellation import cancel_and_wait
-from callcenter.center import Tenant
 from callcenter.controller.announcer import Announcer
 from callcenter.controller.center_reload import CenterReload
 from callcenter.controller.queue_flow import FlowSettings, QueueCallFlow
@@ -93,7 +92,6 @@ async def run_controller(
     ready: asyncio.Event | None = None,
     resync_seconds: float = 5.0,
     on_connected: Callable[[Mapping[str, InboundClient], AcdStore], Awaitable[None]] | None = None,
-    tenant: Tenant | None = None,
     reload: CenterReload | None = None,
 ) -> None:
     """Load the center into Redis, connect to every node and route calls until cancelled.
@@ -102,10 +100,9 @@ async def run_controller(
     does not know are enqueued, waiting calls whose channel is gone are dropped) once it has
     started, after a switch connection comes back, as soon as Redis answers again after an
     outage, and every ``resync_seconds``. ``on_connected`` is told the node clients and the
-    store once the call flow runs (the HTTP API's live call control uses them). ``tenant``:
-    the tenant's entry of a center file (its outbound routes dial the callbacks). ``reload``:
-    reads the center file again when asked (SIGHUP); its configuration then replaces
-    ``center`` and ``tenant``.
+    store once the call flow runs (the HTTP API's live call control uses them). ``reload``:
+    the center file ``center`` came from, read again when asked (SIGHUP); its tenant's entry
+    (outbound routes) dials the callbacks.
     """
     redis = redis_client(redis_url)
     store = AcdStore(redis, center.tenant)
@@ -135,6 +132,7 @@ async def run_controller(
             )
             await client.connect()
             clients[node.name] = client
+        tenant = reload.tenant if reload is not None else None
         flow = QueueCallFlow(clients, store, settings, tenant=tenant)
         await flow.start()
         if on_connected is not None:

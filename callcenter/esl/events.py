@@ -20,7 +20,14 @@ from callcenter.esl.codec import url_decode
 from callcenter.esl.errors import EslProtocolError
 from callcenter.esl.frames import ContentType, Frame
 
-__all__ = ["ARRAY_PREFIX", "ARRAY_SEPARATOR", "Event", "array_text", "parse_event_plain"]
+__all__ = [
+    "ARRAY_PREFIX",
+    "ARRAY_SEPARATOR",
+    "Event",
+    "array_items",
+    "array_text",
+    "parse_event_plain",
+]
 
 # An array header's value in plain events (switch_event_serialize; esl_event_add_array splits).
 ARRAY_PREFIX = "ARRAY::"
@@ -94,11 +101,7 @@ class Event:
         """An array header's items (``ARRAY::a|:b`` -> ``["a", "b"]``), the same from every
         event format; a plain header is one item, a missing one none."""
         value = self.get(name)
-        if value is None:
-            return []
-        if value.startswith(ARRAY_PREFIX):
-            return value[len(ARRAY_PREFIX) :].split(ARRAY_SEPARATOR)
-        return [value]
+        return [] if value is None else array_items(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         headers = self._headers
@@ -268,6 +271,13 @@ def _json_value(value: object) -> str:
         # An array header: written as the plain format writes it (``Event.get_array`` splits it).
         return array_text([str(item) for item in value])
     return str(value)
+
+
+def array_items(value: str) -> list[str]:
+    """The items of an ``ARRAY::a|:b`` value; any other value is one item."""
+    if value.startswith(ARRAY_PREFIX):
+        return value[len(ARRAY_PREFIX) :].split(ARRAY_SEPARATOR)
+    return [value]
 
 
 def array_text(items: list[str]) -> str:

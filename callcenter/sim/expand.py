@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from callcenter.esl.events import array_items
+
 __all__ = ["ApiCall", "Lookup", "expand_variables", "needs_expansion", "switch_true"]
 
 Lookup = Mapping[str, str] | Callable[[str], str | None]
@@ -197,9 +199,7 @@ def _api(body: str, cut: int, ctx: _Context, depth: int) -> str:
 
 
 def _array_item(value: str, index: int) -> str:
-    if not value.startswith("ARRAY::"):
-        return value if index == 0 else ""
-    items = value[len("ARRAY::") :].split("|:")
+    items = array_items(value)
     return items[index] if index < len(items) else ""
 
 

@@ -67,8 +67,7 @@ def sign_request(
 ) -> dict[str, str]:
     """Sign a request with AWS Signature Version 4; return every header to send, the
     ``Authorization`` one included. ``path`` is the object path before encoding."""
-    amz_date = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    amz_date, scope = _date_and_scope(when, region, service)
     signed: dict[str, str] = {k.lower(): _SPACES.sub(" ", v.strip()) for k, v in headers.items()}
     signed["host"] = host
     signed["x-amz-date"] = amz_date
@@ -76,26 +75,15 @@ def sign_request(
     if credentials.session_token:
         signed["x-amz-security-token"] = credentials.session_token
     names = sorted(signed)
-    canonical_query = _canonical_query(query or {})
-    canonical = "\n".join(
-        [
-            method.upper(),
-            _uri_encode(path, keep_slash=True) or "/",
-            canonical_query,
-            "".join(f"{name}:{signed[name]}\n" for name in names),
-            ";".join(names),
-            payload_sha256,
-        ]
-    )
-    to_sign = "\n".join(
-        [
-            "AWS4-HMAC-SHA256",
-            amz_date,
-            scope,
-            hashlib.sha256(canonical.encode()).hexdigest(),
-        ]
-    )
-    signature = _signature(credentials, amz_date, region, service, to_sign)
+    canonical = [
+        method.upper(),
+        _uri_encode(path, keep_slash=True) or "/",
+        _canonical_query(query or {}),
+        "".join(f"{name}:{signed[name]}\n" for name in names),
+        ";".join(names),
+        payload_sha256,
+    ]
+    signature = _signature(credentials, amz_date, scope, region, service, canonical)
     signed["authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope},"
         f"SignedHeaders={';'.join(names)},Signature={signature}"
@@ -103,9 +91,22 @@ def sign_request(
     return signed
 
 
+def _date_and_scope(when: datetime, region: str, service: str) -> tuple[str, str]:
+    amz_date = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return amz_date, f"{amz_date[:8]}/{region}/{service}/aws4_request"
+
+
 def _signature(
-    credentials: S3Credentials, amz_date: str, region: str, service: str, to_sign: str
+    credentials: S3Credentials,
+    amz_date: str,
+    scope: str,
+    region: str,
+    service: str,
+    canonical: list[str],
 ) -> str:
+    """The signature of a canonical request (its lines)."""
+    digest = hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, digest])
     key = ("AWS4" + credentials.secret_key).encode()
     for part in (amz_date[:8], region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -131,8 +132,7 @@ def presign_url(
     (``response-content-disposition``...)."""
     if not 1 <= expires_seconds <= 604_800:
         raise StorageError(f"a presigned URL lives 1 s to 7 days, not {expires_seconds} s")
-    amz_date = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    amz_date, scope = _date_and_scope(when, region, service)
     params = dict(query or {})
     params.update({
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
@@ -145,20 +145,15 @@ def presign_url(
         params["X-Amz-Security-Token"] = credentials.session_token
     canonical_query = _canonical_query(params)
     encoded_path = _uri_encode(path, keep_slash=True) or "/"
-    canonical = "\n".join(
-        [
-            method.upper(),
-            encoded_path,
-            canonical_query,
-            f"host:{host}\n",
-            "host",
-            "UNSIGNED-PAYLOAD",
-        ]
-    )
-    to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    signature = _signature(credentials, amz_date, region, service, to_sign)
+    canonical = [
+        method.upper(),
+        encoded_path,
+        canonical_query,
+        f"host:{host}\n",
+        "host",
+        "UNSIGNED-PAYLOAD",
+    ]
+    signature = _signature(credentials, amz_date, scope, region, service, canonical)
     return f"{scheme}://{host}{encoded_path}?{canonical_query}&X-Amz-Signature={signature}"
 
 
